@@ -1,0 +1,189 @@
+#include "core/strbuf.h"
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/banned.h"
+
+char strbuf_slopbuf[1];
+
+void strbuf_init(struct strbuf *sb, size_t hint)
+{
+	sb->alloc = sb->len = sb->cap = 0;
+	sb->buf = strbuf_slopbuf;
+	if (hint)
+		strbuf_grow(sb, hint);
+}
+
+void strbuf_release(struct strbuf *sb)
+{
+	if (sb->alloc)
+		free(sb->buf);
+	sb->alloc = sb->len = 0;
+	sb->buf = strbuf_slopbuf;
+}
+
+char *strbuf_detach(struct strbuf *sb, size_t *len)
+{
+	char *r;
+	if (!sb->alloc)
+		strbuf_grow(sb, 0);
+	r = sb->buf;
+	if (len)
+		*len = sb->len;
+	sb->alloc = sb->len = 0;
+	sb->buf = strbuf_slopbuf;
+	return r;
+}
+
+void strbuf_grow(struct strbuf *sb, size_t extra)
+{
+	bool fresh = !sb->alloc;
+	if (sb->len + extra + 1 < sb->len)
+		die("strbuf overflow");
+	if (fresh)
+		sb->buf = NULL;
+	ALLOC_GROW(sb->buf, sb->len + extra + 1, sb->alloc);
+	if (fresh)
+		sb->buf[0] = '\0';
+}
+
+int strbuf_grow_capped(struct strbuf *sb, size_t extra)
+{
+	if (sb->cap && sb->len + extra > sb->cap)
+		return -1;
+	strbuf_grow(sb, extra);
+	return 0;
+}
+
+void strbuf_setlen(struct strbuf *sb, size_t len)
+{
+	if (len > (sb->alloc ? sb->alloc - 1 : 0))
+		BUG("strbuf_setlen() beyond buffer");
+	sb->len = len;
+	sb->buf[len] = '\0';
+}
+
+void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+{
+	strbuf_grow(sb, len);
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+}
+
+void strbuf_addstr(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+void strbuf_addch(struct strbuf *sb, int c)
+{
+	strbuf_grow(sb, 1);
+	sb->buf[sb->len++] = (char)c;
+	sb->buf[sb->len] = '\0';
+}
+
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (!sb->alloc)
+		strbuf_grow(sb, 64);
+	va_start(ap, fmt);
+	n = vsnprintf(sb->buf + sb->len, sb->alloc - sb->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		BUG("vsnprintf failed");
+	if ((size_t)n >= sb->alloc - sb->len) {
+		strbuf_grow(sb, (size_t)n);
+		va_start(ap, fmt);
+		n = vsnprintf(sb->buf + sb->len, sb->alloc - sb->len, fmt, ap);
+		va_end(ap);
+	}
+	sb->len += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return n;
+}
+
+void strbuf_add_json_escaped(struct strbuf *sb, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	strbuf_grow(sb, len + 2);
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+			run++;
+			i++;
+			continue;
+		}
+		if (run) {
+			strbuf_add(sb, s + i - run, run);
+			run = 0;
+		}
+		if (c >= 0x80) {
+			n = utf8_seq_len(s + i, len - i);
+			if (n) {
+				strbuf_add(sb, s + i, n);
+				i += n;
+			} else {
+				strbuf_add(sb, "\xEF\xBF\xBD", 3);
+				i++;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"': strbuf_add(sb, "\\\"", 2); break;
+		case '\\': strbuf_add(sb, "\\\\", 2); break;
+		case '\n': strbuf_add(sb, "\\n", 2); break;
+		case '\r': strbuf_add(sb, "\\r", 2); break;
+		case '\t': strbuf_add(sb, "\\t", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			strbuf_add(sb, u, 6);
+		}
+		}
+		i++;
+	}
+	if (run)
+		strbuf_add(sb, s + i - run, run);
+}
+
+bool strbuf_ends_with(const struct strbuf *sb, const char *suffix)
+{
+	size_t n = strlen(suffix);
+	return sb->len >= n && !memcmp(sb->buf + sb->len - n, suffix, n);
+}

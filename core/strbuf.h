@@ -1,0 +1,47 @@
+#ifndef POOLSCOPE_STRBUF_H
+#define POOLSCOPE_STRBUF_H
+#include <stdbool.h>
+#include <stddef.h>
+/*
+ * Length-carrying, NUL-terminated growable string (after git's strbuf).
+ * buf is owned by the strbuf; it is never NULL after STRBUF_INIT (it points
+ * to a shared empty string until the first growth).  Pointers into buf go
+ * stale at the next call that may grow it.
+ *
+ * A strbuf may carry a cap (sb->cap, 0 = none): growth beyond the cap fails
+ * with strbuf_*_capped() returning -1 and the buffer unchanged, so one corrupt
+ * 10 GB "line" cannot eat memory.
+ */
+struct strbuf {
+	size_t alloc;
+	size_t len;
+	size_t cap;
+	char *buf;
+};
+
+extern char strbuf_slopbuf[];
+#define STRBUF_INIT { 0, 0, 0, strbuf_slopbuf }
+
+void strbuf_init(struct strbuf *sb, size_t hint);
+void strbuf_release(struct strbuf *sb);
+/* Take the buffer (owned by the caller, never NULL); sb is reset. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+void strbuf_grow(struct strbuf *sb, size_t extra);
+/* As strbuf_grow(), but returns -1 (and grows nothing) if cap would be passed. */
+int strbuf_grow_capped(struct strbuf *sb, size_t extra);
+static inline void strbuf_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	if (sb->alloc)
+		sb->buf[0] = '\0';
+}
+void strbuf_setlen(struct strbuf *sb, size_t len);
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addch(struct strbuf *sb, int c);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s with JSON string escaping (no quotes added).  Invalid UTF-8 bytes
+ * become U+FFFD, control characters \u00XX. */
+void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len);
+bool strbuf_ends_with(const struct strbuf *sb, const char *suffix);
+#endif

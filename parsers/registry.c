@@ -1,0 +1,42 @@
+#include <string.h>
+#include "parsers/format.h"
+#include "core/banned.h"
+
+/*
+ * Every format and wrapper poolscope knows.  Order matters only to break
+ * detection ties and to order the mixed-stream fallbacks (cheapest first).
+ * Each parser file exports its `const struct format format_<name>`.
+ */
+
+const struct format *const format_registry[] = {
+	NULL
+};
+
+const struct wrapper *const wrapper_registry[] = {
+	NULL
+};
+
+const struct format *format_find(const char *name)
+{
+	for (const struct format *const *f = format_registry; *f; f++)
+		if (!strcmp((*f)->name, name))
+			return *f;
+	return NULL;
+}
+
+const struct format *format_detect(const struct line *lines, size_t n,
+				   const struct parse_opts *opts, int *score)
+{
+	const struct format *best = NULL;
+	int best_score = 0;
+	for (const struct format *const *f = format_registry; *f; f++) {
+		int s = (*f)->detect ? (*f)->detect(lines, n, opts) : 0;
+		if (s > best_score) {
+			best = *f;
+			best_score = s;
+		}
+	}
+	if (score)
+		*score = best_score;
+	return best;
+}
