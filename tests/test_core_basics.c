@@ -6,6 +6,7 @@
 #include "core/json.h"
 #include "core/logtime.h"
 #include "core/numparse.h"
+#include "core/stats.h"
 #include "core/strbuf.h"
 #include "core/timeline.h"
 
@@ -183,4 +184,16 @@ Test(event, json_has_contract_keys)
 	char st[6];
 	event_sqlstate_unpack(event_sqlstate_pack("53300"), st);
 	cr_assert_str_eq(st, "53300");
+}
+
+Test(stats, percentiles_type7)
+{
+	struct sample s = SAMPLE_INIT;
+	for (int i = 10; i >= 1; i--)
+		sample_add(&s, i);
+	cr_assert_float_eq(sample_percentile(&s, 50), 5.5, 1e-9);
+	cr_assert_float_eq(sample_percentile(&s, 95), 9.55, 1e-9);
+	cr_assert_eq(sample_max(&s), 10);
+	sample_clear(&s);
+	cr_assert_float_eq(sample_percentile(&s, 50), 0, 1e-9);
 }
