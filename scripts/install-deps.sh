@@ -8,7 +8,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git libpcre2-dev libpq-dev libcriterion-dev
       zlib1g-dev libjansson-dev gnuplot-nox postgresql-15 postgresql-client-15 tzdata
-      python3 ca-certificates)
+      python3 ca-certificates time bc)
 for a in "$@"; do
 	case "$a" in
 	--harness) pkgs+=(python3-sqlalchemy python3-psycopg2 python3-fastapi uvicorn gunicorn) ;;
