@@ -5,7 +5,10 @@
 #      PostgreSQL on a loopback port and real gnuplot
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and run
 #      all suites once more
-# Set POOLSCOPE_SKIP_SANITIZE=1 to skip step 3 locally.
+#   4. build the libFuzzer targets with clang and run each for a bounded time
+#      (scripts/fuzz.sh; fails on any crash, leak or sanitizer report)
+# Set POOLSCOPE_SKIP_SANITIZE=1 / POOLSCOPE_SKIP_FUZZ=1 to skip step 3 / 4
+# locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,5 +31,9 @@ if [ "${POOLSCOPE_SKIP_SANITIZE:-0}" != 1 ]; then
 	echo "== build and test under ASan+UBSan"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DPOOLSCOPE_SANITIZE=ON
+fi
+if [ "${POOLSCOPE_SKIP_FUZZ:-0}" != 1 ]; then
+	echo "== fuzz (bounded)"
+	bash scripts/fuzz.sh "${POOLSCOPE_FUZZ_SECONDS:-20}"
 fi
 echo "test: all suites passed"
