@@ -75,12 +75,14 @@ int cli_usage(const char *usage, bool help, const char *why, ...) __attribute__(
 /*
  * Atomic output: write to "<path>.tmp.<pid>" and rename over path on commit,
  * so an interrupted run never leaves a half-written file that looks complete.
- * path "-" or NULL means stdout (no rename).
+ * path "-" or NULL means stdout (no rename); an existing non-regular file
+ * (/dev/null, a FIFO) is written in place.
  */
 struct out_file {
 	FILE *fp;
 	char *path;
 	char *tmp;
+	bool direct; /* path is not a regular file (/dev/null, a FIFO): written in place */
 };
 int out_open(struct out_file *of, const char *path);
 /* Flush, fsync and rename; returns 0 or -1 after error() (temp removed). */

@@ -124,9 +124,19 @@ int cli_usage(const char *usage, bool help, const char *why, ...)
 
 int out_open(struct out_file *of, const char *path)
 {
+	struct stat st;
 	memset(of, 0, sizeof(*of));
 	if (!path || !strcmp(path, "-")) {
 		of->fp = stdout;
+		return 0;
+	}
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		/* a device or pipe (/dev/null, a FIFO): write in place, never
+		 * rename a temp file over it */
+		of->fp = fopen(path, "w");
+		if (!of->fp)
+			return error("cannot write '%s': %s", path, strerror(errno));
+		of->direct = true;
 		return 0;
 	}
 	of->path = xstrdup(path);
@@ -148,6 +158,14 @@ int out_commit(struct out_file *of)
 	int ret = 0;
 	if (!of->fp)
 		return 0;
+	if (of->direct) {
+		if (fflush(of->fp) == EOF || ferror(of->fp))
+			ret = error("cannot write output: %s", strerror(errno));
+		fclose(of->fp);
+		of->fp = NULL;
+		of->direct = false;
+		return ret;
+	}
 	if (!of->path) {
 		if (fflush(of->fp) == EOF)
 			ret = error("cannot write to standard output: %s", strerror(errno));
@@ -171,6 +189,8 @@ int out_commit(struct out_file *of)
 
 void out_abort(struct out_file *of)
 {
+	if (of->fp && of->direct)
+		fclose(of->fp);
 	if (of->fp && of->path) {
 		fclose(of->fp);
 		unlink(of->tmp);
