@@ -8,7 +8,12 @@
  * Each parser file exports its `const struct format format_<name>`.
  */
 
+extern const struct format format_pg_stderr, format_pg_csv, format_pg_json;
+
 const struct format *const format_registry[] = {
+	&format_pg_csv,
+	&format_pg_json,
+	&format_pg_stderr,
 	NULL
 };
 
