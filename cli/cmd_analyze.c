@@ -1,10 +1,164 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include "cli/cli.h"
+#include "analysis/analyze.h"
+#include "cli/cmd_analysis.h"
+#include "core/json.h"
+#include "core/numparse.h"
+#include "core/banned.h"
 
-/* NEEDSWORK: placeholder until the analyze command lands; refuses clearly. */
+static const char usage[] =
+	"usage: poolscope analyze [--json] [--tz ZONE] [--pool S/O/T] [--bucket DUR] FILE...\n"
+	"\n"
+	"Reconstruct what the connection pool did from the logs a service left and\n"
+	"write the post-incident review: the incidents (when timeouts, HTTP 5xx,\n"
+	"'too many clients' or a full pool clustered) with the file:line evidence\n"
+	"that defines them and what was running at the time; the pool settings in\n"
+	"force, timeouts, checkouts, peak use and the healthy/warning/exhausted\n"
+	"levels over time; hold-time percentiles from the best evidence present\n"
+	"(pool debug pairs > batch spans > PostgreSQL sessions > Little's law), split\n"
+	"into API and batch work; HTTP status and latency inside and outside batch\n"
+	"windows; PostgreSQL connections, refusals, slow statements and lock waits.\n"
+	"All inputs are merged into one timeline.  See docs/analysis.md for the method.\n"
+	"\n"
+	"Options:\n"
+	"  --json             print the analysis as one JSON object (the stable\n"
+	"                     interface of DESIGN.md) instead of the review\n"
+	"  --pool S/O/T       pool_size/max_overflow/timeout in seconds in force,\n"
+	"                     e.g. 10/20/30; overrides what the logs say (default:\n"
+	"                     read from TimeoutError messages, else pool-stat lines)\n"
+	"  --bucket DUR       time-series step: 60s (default), 10s, 5m, ... or auto\n"
+	"                     (about 120 steps over the span)\n"
+	"  --incident-gap DUR bad steps closer than this form one incident (default 2m)\n"
+	"  --warn-pct N       pool usage above N %% of size+overflow is 'warning'\n"
+	"                     (default 80, the incident's dashboard rule)\n"
+	"  -o, --output FILE  write to FILE (atomically) instead of standard output\n"
+	"  -q, --quiet        do not list unparsed lines on stderr\n"
+	"  -h, --help         show this help\n"
+	CLI_INPUT_USAGE
+	"\n"
+	"Exit status: 0 the review was written (whatever it found); 2 an input could\n"
+	"not be read (the others are still analysed); 64 usage error.\n"
+	"\n"
+	"Examples:\n"
+	"  poolscope analyze fixtures/incident/before/\n"
+	"  poolscope analyze --json --bucket 10s app.log pool.log access.log | jq .pool\n";
+
+enum {
+	OPT_JSON = OPT__CMD_BASE,
+	OPT_POOL,
+	OPT_BUCKET,
+	OPT_GAP,
+	OPT_WARN,
+};
+
 int cmd_analyze(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--help"))
-		return cli_usage("usage: poolscope analyze ... (not built yet)\n", true, NULL);
-	return error("'poolscope analyze' is not built yet"), EXIT_OPERATIONAL;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "pool", required_argument, NULL, OPT_POOL },
+		{ "bucket", required_argument, NULL, OPT_BUCKET },
+		{ "incident-gap", required_argument, NULL, OPT_GAP },
+		{ "warn-pct", required_argument, NULL, OPT_WARN },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		CLI_INPUT_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct parse_opts popts;
+	struct analysis_opts aopts;
+	struct strvec inputs = STRVEC_INIT;
+	struct timeline tl;
+	struct analysis a;
+	struct strbuf out = STRBUF_INIT;
+	struct out_file of;
+	const char *output = NULL;
+	bool json = false;
+	int c, ret = EXIT_OK;
+	double pct;
+
+	parse_opts_init(&popts);
+	analysis_opts_init(&aopts);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+o:qh", longopts, NULL)) != -1) {
+		int r = cli_input_option(&popts, c, optarg);
+		if (r < 0)
+			goto usage_err;
+		if (r > 0)
+			continue;
+		switch (c) {
+		case OPT_JSON: json = true; break;
+		case OPT_POOL:
+			if (pool_config_parse(&aopts.pool, optarg) < 0)
+				goto usage_err;
+			break;
+		case OPT_BUCKET:
+			if (cli_parse_bucket(optarg, &aopts.bucket_usec) < 0)
+				goto usage_err;
+			break;
+		case OPT_GAP:
+			if (cli_parse_bucket(optarg, &aopts.incident_gap_usec) < 0 || !aopts.incident_gap_usec)
+				goto usage_err;
+			break;
+		case OPT_WARN:
+			if (parse_double(optarg, &pct) < 0 || !(pct > 0 && pct <= 100)) {
+				error("--warn-pct wants a percentage from 0 to 100, not '%s'", optarg);
+				goto usage_err;
+			}
+			aopts.warn_pct = pct;
+			break;
+		case 'o': output = optarg; break;
+		case 'q': popts.quiet = true; break;
+		case 'h':
+			cli_input_release(&popts);
+			return cli_usage(usage, true, NULL);
+		default:
+			goto usage_err;
+		}
+	}
+	if (optind >= argc) {
+		cli_input_release(&popts);
+		return cli_usage(usage, false, "no input files (use - for standard input)");
+	}
+	if (cli_expand_inputs(argv + optind, argc - optind, &inputs) < 0) {
+		cli_input_release(&popts);
+		return EXIT_OPERATIONAL;
+	}
+	timeline_init(&tl);
+	if (parse_into_timeline((const char *const *)inputs.v, inputs.nr, &popts, &tl) < 0)
+		ret = EXIT_OPERATIONAL;
+	if (!popts.quiet)
+		for (size_t i = 0; i < tl.nsrc; i++)
+			parse_report_unparsed(&tl.src[i]);
+	if (analysis_run(&tl, &aopts, &a) < 0) {
+		ret = EXIT_OPERATIONAL;
+		goto out;
+	}
+	if (json) {
+		struct jw w;
+		jw_init(&w, &out, true);
+		analysis_write_json(&a, &w);
+		strbuf_addch(&out, '\n');
+	} else {
+		analysis_write_text(&a, &out);
+	}
+	analysis_release(&a);
+	if (out_open(&of, output) < 0) {
+		ret = EXIT_OPERATIONAL;
+		goto out;
+	}
+	fwrite(out.buf, 1, out.len, of.fp);
+	if (out_commit(&of) < 0)
+		ret = EXIT_OPERATIONAL;
+out:
+	strbuf_release(&out);
+	timeline_release(&tl);
+	strvec_clear(&inputs);
+	cli_input_release(&popts);
+	return ret;
+usage_err:
+	cli_input_release(&popts);
+	return cli_usage(usage, false, NULL);
 }

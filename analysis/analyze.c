@@ -1,0 +1,1177 @@
+#include "analysis/analyze.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "core/numparse.h"
+#include "core/stats.h"
+#include "core/banned.h"
+
+/* ---- small pieces ------------------------------------------------------ */
+
+int pool_config_parse(struct pool_config *c, const char *s)
+{
+	char buf[64];
+	char *parts[3] = { NULL, NULL, NULL };
+	size_t n = 0, len = strlen(s);
+	int64_t size, overflow;
+	if (len >= sizeof(buf))
+		return error("bad pool settings '%s' (want SIZE/OVERFLOW/TIMEOUT, like 20/30/45)", s);
+	memcpy(buf, s, len + 1);
+	parts[n++] = buf;
+	for (char *p = buf; *p; p++)
+		if (*p == '/') {
+			if (n == 3)
+				return error("bad pool settings '%s' (want SIZE/OVERFLOW/TIMEOUT, like 20/30/45)", s);
+			*p = '\0';
+			parts[n++] = p + 1;
+		}
+	if (n < 2 || parse_i64(parts[0], &size) < 0 || size < 0 || size > 100000 ||
+	    parse_i64(parts[1], &overflow) < 0 || overflow < -1 || overflow > 100000)
+		return error("bad pool settings '%s' (want SIZE/OVERFLOW/TIMEOUT, like 20/30/45)", s);
+	c->pool_size = (int32_t)size;
+	c->max_overflow = (int32_t)overflow;
+	c->timeout_usec = -1;
+	if (n == 3) {
+		double t;
+		if (parse_double(parts[2], &t) < 0 || !(t >= 0) || t > 86400)
+			return error("bad pool timeout '%s' in '%s' (seconds, like 30 or 2.5)", parts[2], s);
+		c->timeout_usec = (int64_t)llround(t * 1e6);
+	}
+	c->from = "option";
+	return 0;
+}
+
+int32_t pool_config_capacity(const struct pool_config *c)
+{
+	if (c->pool_size < 0 || c->max_overflow == INT32_MIN || c->max_overflow < 0)
+		return -1;
+	return c->pool_size + c->max_overflow;
+}
+
+static const char *const level_names[LEVEL__COUNT] = { "unknown", "healthy", "warning", "exhausted" };
+
+const char *pool_level_name(enum pool_level l)
+{
+	return (unsigned)l < LEVEL__COUNT ? level_names[l] : "unknown";
+}
+
+void analysis_opts_init(struct analysis_opts *o)
+{
+	struct pool_config none = POOL_CONFIG_INIT;
+	memset(o, 0, sizeof(*o));
+	o->pool = none;
+	o->bucket_usec = 60 * USEC_PER_SEC;
+	o->warn_pct = 80;
+	o->incident_gap_usec = 120 * USEC_PER_SEC;
+	o->match_tail_usec = 250 * 1000;
+	o->max_evidence = 5;
+	o->max_endpoints = 20;
+}
+
+const char *analysis_src_name(const struct analysis *a, uint32_t src)
+{
+	return src < a->tl->nsrc ? a->tl->src[src].path : "?";
+}
+
+static void dist_from(struct analysis_dist *d, struct sample *s)
+{
+	memset(d, 0, sizeof(*d));
+	d->count = s->nr;
+	if (!s->nr)
+		return;
+	d->p50 = sample_percentile(s, 50);
+	d->p95 = sample_percentile(s, 95);
+	d->p99 = sample_percentile(s, 99);
+	d->max = (double)sample_max(s);
+	d->min = (double)sample_min(s);
+	d->mean = sample_mean(s);
+}
+
+/* "Nice" bucket widths for auto mode. */
+static int64_t auto_bucket(log_usec span)
+{
+	static const int64_t nice[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
+					7200, 21600, 43200, 86400 };
+	for (size_t i = 0; i < sizeof(nice) / sizeof(nice[0]); i++)
+		if (span / (nice[i] * USEC_PER_SEC) <= 150)
+			return nice[i] * USEC_PER_SEC;
+	return 86400 * USEC_PER_SEC;
+}
+
+#define MAX_BUCKETS 200000
+
+static size_t bucket_of(const struct analysis *a, log_usec t)
+{
+	if (t < a->buckets[0].start)
+		return 0;
+	size_t b = (size_t)((t - a->buckets[0].start) / a->bucket_usec);
+	return b < a->nbuckets ? b : a->nbuckets - 1;
+}
+
+/* ---- endpoints -------------------------------------------------------- */
+
+static bool id_segment(const char *s, size_t n)
+{
+	size_t digits = 0, hex = 0;
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c >= '0' && c <= '9')
+			digits++;
+		else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-')
+			hex++;
+		else
+			return false;
+	}
+	/* all digits (ids), or a long hex/uuid token */
+	return digits == n || (n >= 16 && digits > 0);
+}
+
+/* "/api/v1/vitals/123?x=1" -> "/api/v1/vitals/{id}" */
+static const char *normalize_path(struct strtab *names, const char *path, struct strbuf *tmp)
+{
+	const char *p = path, *end;
+	strbuf_reset(tmp);
+	if (!path)
+		return strtab_intern(names, "?", 1);
+	end = path + strcspn(path, "?#");
+	while (p < end) {
+		const char *seg;
+		size_t n;
+		if (*p == '/') {
+			strbuf_addch(tmp, '/');
+			p++;
+			continue;
+		}
+		seg = p;
+		while (p < end && *p != '/')
+			p++;
+		n = (size_t)(p - seg);
+		if (id_segment(seg, n))
+			strbuf_addstr(tmp, "{id}");
+		else
+			strbuf_add(tmp, seg, n);
+		if (tmp->len > 200)
+			break;
+	}
+	return strtab_intern(names, tmp->buf, tmp->len);
+}
+
+struct req {
+	log_usec ts;
+	int64_t dur;     /* usec, or EVENT_NO_DURATION */
+	int32_t status;
+	int32_t ep;
+};
+
+/* ---- pool occupancy sweep -------------------------------------------- */
+
+struct delta {
+	log_usec ts;
+	uint32_t scope;  /* index into the pool list */
+	int8_t dout, dopen;
+	uint32_t seq;
+};
+
+struct pool_key {
+	int32_t pid;
+	uint32_t scope_src;
+	uint8_t pool;
+	int32_t size;    /* pool_size seen in stats for this pool, -1 */
+};
+
+static uint32_t pool_index(struct pool_key **keys, size_t *n, size_t *alloc, int32_t pid,
+			   uint32_t scope_src, uint8_t pool)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*keys)[i].pid == pid && (*keys)[i].scope_src == scope_src && (*keys)[i].pool == pool)
+			return (uint32_t)i;
+	ALLOC_GROW(*keys, *n + 1, *alloc);
+	(*keys)[*n].pid = pid;
+	(*keys)[*n].scope_src = scope_src;
+	(*keys)[*n].pool = pool;
+	(*keys)[*n].size = -1;
+	return (uint32_t)(*n)++;
+}
+
+static int cmp_delta(const void *a, const void *b)
+{
+	const struct delta *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	/* at one instant, returns before checkouts: a handover is not a peak */
+	if (x->dout != y->dout)
+		return x->dout < y->dout ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void pool_sweep(struct analysis *a, const uint8_t *dup)
+{
+	const struct timeline *tl = a->tl;
+	struct pool_key *keys = NULL;
+	size_t nkeys = 0, kalloc = 0, nd = 0, dalloc = 0;
+	struct delta *d = NULL;
+	int64_t *out, *open, *min_out, *min_open;
+	uint32_t seq = 0;
+	bool any_debug = false;
+
+	for (size_t i = 0; i < a->holds.nr; i++) {
+		const struct hold *h = &a->holds.v[i];
+		uint32_t k;
+		if (h->evidence != HOLD_EV_POOL_DEBUG)
+			continue;
+		any_debug = true;
+		k = pool_index(&keys, &nkeys, &kalloc, h->pid, h->scope_src, h->pool);
+		if (h->start != LOG_USEC_NONE) {
+			ALLOC_GROW(d, nd + 1, dalloc);
+			d[nd++] = (struct delta){ h->start, k, 1, 0, seq++ };
+		}
+		if (h->end_bound != LOG_USEC_NONE) {
+			ALLOC_GROW(d, nd + 1, dalloc);
+			d[nd++] = (struct delta){ h->end_bound, k, -1, 0, seq++ };
+		}
+	}
+	if (!any_debug) {
+		free(keys);
+		return;
+	}
+	for (size_t i = 0; i < tl->nr; i++) {
+		const struct event *ev = &tl->ev[i];
+		uint32_t k;
+		if (dup[i] || ev->ts == LOG_USEC_NONE)
+			continue;
+		if (ev->kind == EVENT_POOL_CONNECT || ev->kind == EVENT_POOL_CLOSE) {
+			k = pool_index(&keys, &nkeys, &kalloc, ev->pid, ev->pid ? UINT32_MAX : ev->src,
+				       ev->pool);
+			ALLOC_GROW(d, nd + 1, dalloc);
+			d[nd++] = (struct delta){ ev->ts, k, 0,
+						  (int8_t)(ev->kind == EVENT_POOL_CONNECT ? 1 : -1), seq++ };
+		} else if (ev->kind == EVENT_POOL_STATS && ev->u.stats.pool_size >= 0) {
+			/* which pool a sample describes is not known when the
+			 * sample has no pid; a single pool is the common case */
+			for (size_t j = 0; j < nkeys; j++)
+				if (!ev->pid || keys[j].pid == ev->pid)
+					keys[j].size = ev->u.stats.pool_size;
+		}
+	}
+	qsort(d, nd, sizeof(*d), cmp_delta);
+	out = xcalloc(nkeys, sizeof(*out));
+	open = xcalloc(nkeys, sizeof(*open));
+	min_out = xcalloc(nkeys, sizeof(*min_out));
+	min_open = xcalloc(nkeys, sizeof(*min_open));
+	/* Pass 1: a log that begins mid-run shows returns of checkouts (and
+	 * closes of connections) it never saw; the deepest dip below zero is
+	 * what was already out when it began. */
+	for (size_t i = 0; i < nd; i++) {
+		out[d[i].scope] += d[i].dout;
+		open[d[i].scope] += d[i].dopen;
+		if (out[d[i].scope] < min_out[d[i].scope])
+			min_out[d[i].scope] = out[d[i].scope];
+		if (open[d[i].scope] < min_open[d[i].scope])
+			min_open[d[i].scope] = open[d[i].scope];
+	}
+	for (size_t k = 0; k < nkeys; k++) {
+		out[k] = -min_out[k];
+		open[k] = -min_open[k];
+	}
+	a->peak_out = 0;
+	{
+		size_t last_b = SIZE_MAX;
+		int32_t now = 0; /* max over pools of what is out right now */
+		for (size_t i = 0; i <= nd; i++) {
+			size_t bi = i < nd ? bucket_of(a, d[i].ts) : a->nbuckets - 1;
+			uint32_t k;
+			int32_t size;
+			/* buckets without a change hold what was out when they began */
+			for (size_t b = last_b == SIZE_MAX ? 0 : last_b + 1; b <= bi && b < a->nbuckets; b++)
+				if (now > a->buckets[b].peak_out)
+					a->buckets[b].peak_out = now;
+			last_b = bi;
+			if (i == nd)
+				break;
+			k = d[i].scope;
+			size = keys[k].size >= 0 ? keys[k].size : a->config.pool_size;
+			out[k] += d[i].dout;
+			open[k] += d[i].dopen;
+			now = 0;
+			for (size_t j = 0; j < nkeys; j++)
+				if (out[j] > now)
+					now = (int32_t)out[j];
+			if (out[k] > a->buckets[bi].peak_out)
+				a->buckets[bi].peak_out = (int32_t)out[k];
+			if (out[k] > a->peak_out) {
+				a->peak_out = (int32_t)out[k];
+				a->peak_at = d[i].ts;
+			}
+			if (size >= 0) {
+				/* SQLAlchemy's overflow(): open connections - pool_size */
+				int32_t ov = (int32_t)(open[k] - size);
+				if (ov > a->buckets[bi].peak_overflow)
+					a->buckets[bi].peak_overflow = ov;
+				if (ov > a->peak_overflow)
+					a->peak_overflow = ov;
+			}
+		}
+	}
+	a->peak_from = "pool_debug";
+	a->pools = nkeys;
+	free(out);
+	free(open);
+	free(min_out);
+	free(min_open);
+	free(d);
+	free(keys);
+}
+
+/* ---- origin split: match holds to requests ----------------------------- */
+
+static bool in_window(const struct hold_set *hs, log_usec t, log_usec span_end)
+{
+	/* batches are few; a linear scan is fine */
+	for (size_t i = 0; i < hs->nbatches; i++) {
+		const struct batch_window *w = &hs->batches[i];
+		log_usec s = w->start != LOG_USEC_NONE ? w->start : LOG_USEC_NONE;
+		log_usec e = w->end != LOG_USEC_NONE ? w->end : span_end;
+		if (s != LOG_USEC_NONE && t >= s && t <= e)
+			return true;
+	}
+	return false;
+}
+
+struct hold_ref {
+	log_usec end;
+	size_t idx;
+};
+
+static int cmp_hold_ref(const void *a, const void *b)
+{
+	const struct hold_ref *x = a, *y = b;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Attribute pool-debug holds to requests.  The SQLAlchemy debug log does not
+ * name the thread, so a hold is matched to an access-log line by time: the
+ * request's Session is returned when the endpoint (or its yield dependency)
+ * finishes, which is at or just after the response (uvicorn logs the access
+ * line when the response starts; FastAPI runs yield teardown after sending
+ * before 0.106 and from 0.118).  For each request (in time order, 5xx left
+ * out: a timed-out checkout holds nothing) the unmatched hold that began
+ * before the request's reference time and ended closest after it, within
+ * match_tail, is taken.  Requests with a latency use [start, start + dur] as
+ * the span the hold must fit in.
+ */
+static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
+{
+	struct hold_set *hs = &a->holds;
+	struct hold_ref *hr = NULL;
+	size_t nh = 0, lo = 0;
+	uint8_t *taken;
+	const int64_t slack = 5000; /* clock rounding between two logs (ms) */
+
+	for (size_t i = 0; i < hs->nr; i++)
+		if (hs->v[i].evidence == HOLD_EV_POOL_DEBUG && hs->v[i].start != LOG_USEC_NONE &&
+		    hs->v[i].end != LOG_USEC_NONE)
+			nh++;
+	if (!nh || !nreq)
+		return;
+	hr = xmalloc(nh * sizeof(*hr));
+	nh = 0;
+	for (size_t i = 0; i < hs->nr; i++)
+		if (hs->v[i].evidence == HOLD_EV_POOL_DEBUG && hs->v[i].start != LOG_USEC_NONE &&
+		    hs->v[i].end != LOG_USEC_NONE)
+			hr[nh++] = (struct hold_ref){ hs->v[i].end, i };
+	qsort(hr, nh, sizeof(*hr), cmp_hold_ref);
+	taken = xcalloc(nh, 1);
+	for (size_t r = 0; r < nreq; r++) {
+		const struct req *q = &reqs[r];
+		log_usec anchor, begin, hi;
+		size_t best = SIZE_MAX;
+		if (q->ts == LOG_USEC_NONE || q->status >= 500)
+			continue;
+		if (q->dur != EVENT_NO_DURATION && q->dur >= 0) {
+			begin = q->ts - slack;
+			anchor = q->ts + q->dur;
+		} else {
+			begin = LOG_USEC_NONE;
+			anchor = q->ts;
+		}
+		hi = anchor + a->opts.match_tail_usec;
+		/* both kinds of request have ts - slack as the earliest end, and
+		 * requests come in ts order, so lo only moves forward */
+		while (lo < nh && hr[lo].end < q->ts - slack)
+			lo++;
+		for (size_t j = lo; j < nh && hr[j].end <= hi; j++) {
+			const struct hold *h = &hs->v[hr[j].idx];
+			if (taken[j])
+				continue;
+			if (begin != LOG_USEC_NONE) {
+				/* the hold lies inside the request: the end closest
+				 * to the response wins */
+				int64_t dist = h->end > anchor ? h->end - anchor : anchor - h->end;
+				int64_t bd;
+				if (h->start < begin)
+					continue;
+				if (best != SIZE_MAX) {
+					const struct hold *b = &hs->v[hr[best].idx];
+					bd = b->end > anchor ? b->end - anchor : anchor - b->end;
+					if (bd <= dist)
+						continue;
+				}
+				best = j;
+			} else {
+				/* no latency: the first return at or after the access
+				 * line of a checkout made before it */
+				if (h->end < anchor - slack || h->start > anchor + slack)
+					continue;
+				best = j;
+				break;
+			}
+		}
+		if (best == SIZE_MAX)
+			continue;
+		taken[best] = 1;
+		a->hold_origin[hr[best].idx] = ORIGIN_API;
+		a->hold_endpoint[hr[best].idx] = q->ep;
+		a->holds_matched++;
+	}
+	free(taken);
+	free(hr);
+}
+
+static void split_origins(struct analysis *a, const struct req *reqs, size_t nreq)
+{
+	struct hold_set *hs = &a->holds;
+	bool any_context = hs->nbatches > 0 || nreq > 0;
+	a->hold_origin = xcalloc(hs->nr ? hs->nr : 1, 1);
+	a->hold_endpoint = xmalloc((hs->nr ? hs->nr : 1) * sizeof(*a->hold_endpoint));
+	for (size_t i = 0; i < hs->nr; i++) {
+		a->hold_origin[i] = hs->v[i].origin;
+		a->hold_endpoint[i] = -1;
+	}
+	match_holds(a, reqs, nreq);
+	for (size_t i = 0; i < hs->nr; i++) {
+		const struct hold *h = &hs->v[i];
+		log_usec t;
+		if (a->hold_origin[i] != ORIGIN_UNKNOWN || h->evidence != HOLD_EV_POOL_DEBUG)
+			continue;
+		t = h->start != LOG_USEC_NONE ? h->start : h->end;
+		if (hs->nbatches && in_window(hs, t, a->end))
+			a->hold_origin[i] = ORIGIN_BATCH;
+		else if (any_context)
+			a->hold_origin[i] = ORIGIN_API;
+	}
+}
+
+/* ---- incidents ---------------------------------------------------------- */
+
+static bool bucket_bad(const struct analysis_bucket *b)
+{
+	return b->timeouts || b->http_5xx || b->pg_too_many || b->level == LEVEL_EXHAUSTED;
+}
+
+static bool event_bad(const struct event *ev)
+{
+	return ev->kind == EVENT_POOL_TIMEOUT || ev->kind == EVENT_PG_TOO_MANY_CLIENTS ||
+	       (ev->kind == EVENT_HTTP_REQUEST && ev->u.http.status >= 500);
+}
+
+static size_t first_at_or_after(const struct timeline *tl, log_usec t)
+{
+	size_t lo = 0, hi = tl->nr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (tl->ev[mid].ts < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int64_t overlap_dur(const struct hold *h, log_usec s, log_usec e)
+{
+	log_usec hs = h->start, he = h->end_bound != LOG_USEC_NONE ? h->end_bound : e;
+	if (hs == LOG_USEC_NONE)
+		return 0;
+	if (hs > e || he < s)
+		return -1;
+	return he - hs;
+}
+
+static void find_incidents(struct analysis *a, const uint8_t *dup)
+{
+	const struct timeline *tl = a->tl;
+	size_t alloc = 0;
+	size_t i = 0;
+	while (i < a->nbuckets) {
+		struct analysis_incident *inc;
+		size_t j, last;
+		log_usec bs, be;
+		if (!bucket_bad(&a->buckets[i])) {
+			i++;
+			continue;
+		}
+		last = i;
+		for (j = i + 1; j < a->nbuckets; j++) {
+			if (!bucket_bad(&a->buckets[j]))
+				continue;
+			/* gap between the end of the last bad bucket and this one */
+			if (a->buckets[j].start - (a->buckets[last].start + a->bucket_usec) >=
+			    a->opts.incident_gap_usec)
+				break;
+			last = j;
+		}
+		ALLOC_GROW(a->incidents, a->nincidents + 1, alloc);
+		inc = &a->incidents[a->nincidents++];
+		memset(inc, 0, sizeof(*inc));
+		inc->peak_out = -1;
+		bs = a->buckets[i].start;
+		be = a->buckets[last].start + a->bucket_usec;
+		inc->start = inc->end = LOG_USEC_NONE;
+		for (size_t b = i; b <= last; b++) {
+			const struct analysis_bucket *k = &a->buckets[b];
+			inc->timeouts += k->timeouts;
+			inc->http_errors += k->http_5xx;
+			inc->too_many_clients += k->pg_too_many;
+			if (k->level == LEVEL_EXHAUSTED)
+				inc->exhausted_buckets++;
+			if (k->peak_out > inc->peak_out)
+				inc->peak_out = k->peak_out;
+		}
+		for (size_t e = first_at_or_after(tl, bs); e < tl->nr && tl->ev[e].ts < be; e++) {
+			const struct event *ev = &tl->ev[e];
+			if (dup[e] || !event_bad(ev))
+				continue;
+			if (inc->start == LOG_USEC_NONE)
+				inc->start = ev->ts;
+			inc->end = ev->ts;
+			if (inc->nrefs < a->opts.max_evidence && inc->nrefs < INCIDENT_MAX_REFS) {
+				struct analysis_ref *r = &inc->refs[inc->nrefs++];
+				r->ts = ev->ts;
+				r->src = ev->src;
+				r->line = ev->line;
+				r->kind = ev->kind;
+				r->text = ev->kind == EVENT_HTTP_REQUEST ? ev->text : NULL;
+			}
+		}
+		if (inc->start == LOG_USEC_NONE) {
+			/* exhaustion without a failure line: the bucket bounds */
+			inc->start = bs;
+			inc->end = be;
+		}
+		for (size_t b = 0; b < a->holds.nbatches; b++) {
+			const struct batch_window *w = &a->holds.batches[b];
+			log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
+			log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+			if (ws > inc->end || we < inc->start)
+				continue;
+			if (inc->nbatches < INCIDENT_MAX_BATCHES)
+				inc->batch_idx[inc->nbatches] = b;
+			inc->nbatches++;
+		}
+		/* the longest holds overlapping the incident (best evidence) */
+		for (size_t h = 0; h < a->holds.nr; h++) {
+			const struct hold *hd = &a->holds.v[h];
+			int64_t d;
+			size_t k;
+			if (hd->evidence != a->holds.best)
+				continue;
+			d = overlap_dur(hd, inc->start, inc->end);
+			if (d < 0)
+				continue;
+			if (hd->evidence == HOLD_EV_POOL_DEBUG && hd->start <= inc->start &&
+			    (hd->end_bound == LOG_USEC_NONE || hd->end_bound > inc->start))
+				inc->held_at_start++;
+			for (k = inc->nholders; k > 0; k--) {
+				const struct hold *o = &a->holds.v[inc->holder_idx[k - 1]];
+				if (overlap_dur(o, inc->start, inc->end) >= d)
+					break;
+				if (k < INCIDENT_MAX_HOLDERS)
+					inc->holder_idx[k] = inc->holder_idx[k - 1];
+			}
+			if (k < INCIDENT_MAX_HOLDERS) {
+				inc->holder_idx[k] = h;
+				if (inc->nholders < INCIDENT_MAX_HOLDERS)
+					inc->nholders++;
+			}
+		}
+		i = last + 1;
+	}
+}
+
+/* ---- per batch --------------------------------------------------------- */
+
+static int cmp_i64p(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/*
+ * For each batch window: its batch-origin pool-debug holds (those starting
+ * inside it, see split_origins), the most of them out at once, and the
+ * failures logged while it ran.
+ */
+static void batch_effects(struct analysis *a, const uint8_t *dup)
+{
+	const struct hold_set *hs = &a->holds;
+	int64_t *edges = NULL;
+	size_t edges_alloc = 0;
+	a->batch_stats = xcalloc(hs->nbatches ? hs->nbatches : 1, sizeof(*a->batch_stats));
+	for (size_t b = 0; b < hs->nbatches; b++) {
+		const struct batch_window *w = &hs->batches[b];
+		struct batch_stats *st = &a->batch_stats[b];
+		log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
+		log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+		struct sample s = SAMPLE_INIT;
+		size_t ne = 0, lo = 0, hi = hs->nr;
+		int32_t cur = 0;
+		st->peak_conns = -1;
+		if (ws == LOG_USEC_NONE)
+			continue;
+		/* holds are sorted by start: binary search the window */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			log_usec k = hs->v[mid].start != LOG_USEC_NONE ? hs->v[mid].start : hs->v[mid].end;
+			if (k < ws)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < hs->nr; i++) {
+			const struct hold *h = &hs->v[i];
+			if (h->start == LOG_USEC_NONE)
+				continue;
+			if (h->start > we)
+				break;
+			if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_BATCH)
+				continue;
+			if (hold_complete(h))
+				sample_add(&s, h->dur);
+			/* +1 at start (even), -1 at end (odd): ends sort first */
+			ALLOC_GROW(edges, ne + 2, edges_alloc);
+			edges[ne++] = h->start * 2 + 1;
+			edges[ne++] = (h->end_bound != LOG_USEC_NONE ? h->end_bound : we) * 2;
+		}
+		qsort(edges, ne, sizeof(*edges), cmp_i64p);
+		if (ne)
+			st->peak_conns = 0;
+		for (size_t i = 0; i < ne; i++) {
+			cur += (edges[i] & 1) ? 1 : -1;
+			if (cur > st->peak_conns)
+				st->peak_conns = cur;
+		}
+		dist_from(&st->hold, &s);
+		sample_clear(&s);
+		for (size_t e = first_at_or_after(a->tl, ws); e < a->tl->nr && a->tl->ev[e].ts <= we; e++) {
+			const struct event *ev = &a->tl->ev[e];
+			if (dup[e])
+				continue;
+			if (ev->kind == EVENT_POOL_TIMEOUT)
+				st->timeouts++;
+			else if (ev->kind == EVENT_HTTP_REQUEST && ev->u.http.status >= 500)
+				st->http_5xx++;
+		}
+	}
+	free(edges);
+	/* timeouts inside any window (windows may overlap: count each once) */
+	for (size_t e = 0; e < a->tl->nr; e++) {
+		const struct event *ev = &a->tl->ev[e];
+		if (!dup[e] && ev->kind == EVENT_POOL_TIMEOUT && ev->ts != LOG_USEC_NONE &&
+		    in_window(hs, ev->ts, a->end))
+			a->timeouts_during_batches++;
+	}
+}
+
+/* ---- the run ----------------------------------------------------------- */
+
+struct cfg_tally {
+	int32_t size, overflow;
+	int64_t timeout;
+	size_t n;
+};
+
+static int cmp_status(const void *a, const void *b)
+{
+	const struct status_count *x = a, *y = b;
+	return (x->status > y->status) - (x->status < y->status);
+}
+
+static int cmp_endpoint(const void *a, const void *b)
+{
+	const struct endpoint_stats *x = a, *y = b;
+	int c;
+	if (x->http.requests != y->http.requests)
+		return x->http.requests > y->http.requests ? -1 : 1;
+	c = strcmp(x->path, y->path);
+	if (c)
+		return c;
+	return strcmp(x->method ? x->method : "", y->method ? y->method : "");
+}
+
+static void http_part_from(struct http_part *p, struct sample *lat)
+{
+	dist_from(&p->latency, lat);
+	p->timed = lat->nr;
+}
+
+int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, struct analysis *a)
+{
+	uint8_t *dup;
+	struct cfg_tally cfg[8];
+	size_t ncfg = 0, nreq = 0, req_alloc = 0, ep_alloc = 0;
+	struct req *reqs = NULL;
+	struct sample s_lat = SAMPLE_INIT, s_lat_in = SAMPLE_INIT, s_lat_out = SAMPLE_INIT;
+	struct sample s_pg_sess = SAMPLE_INIT, s_pg_slow = SAMPLE_INIT, s_pg_lock = SAMPLE_INIT;
+	struct sample s;
+	struct strbuf tmp = STRBUF_INIT;
+	int32_t stats_pool_size = -1;
+	int64_t slow_max = 0;
+	size_t status_alloc = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->tl = tl;
+	a->opts = *opts;
+	strtab_init(&a->names);
+	if (!tl->sorted)
+		return error("analysis needs a sorted timeline");
+	a->start = a->end = LOG_USEC_NONE;
+	a->first_timeout = a->last_timeout = LOG_USEC_NONE;
+	a->checkouts = -1;
+	a->peak_out = -1;
+	a->peak_overflow = INT32_MIN;
+	a->peak_at = LOG_USEC_NONE;
+	a->peak_usage_pct = a->batch_peak_usage_pct = -1;
+	a->batch_entries_min = a->batch_entries_max = -1;
+	a->batch_commits_min = a->batch_commits_max = -1;
+	a->config = opts->pool;
+
+	dup = xmalloc(tl->nr ? tl->nr : 1);
+	a->duplicates = events_mark_duplicates(tl, dup);
+	for (size_t i = 0; i < tl->nr; i++) {
+		if (dup[i])
+			continue;
+		a->events++;
+		if (tl->ev[i].ts == LOG_USEC_NONE) {
+			a->untimed++;
+			continue;
+		}
+		if (a->start == LOG_USEC_NONE)
+			a->start = tl->ev[i].ts;
+		a->end = tl->ev[i].ts;
+	}
+	hold_set_init(&a->holds);
+	holds_build(&a->holds, tl, dup);
+	/* batch windows and holds may reach outside the events' span */
+	for (size_t i = 0; i < a->holds.nbatches; i++) {
+		const struct batch_window *w = &a->holds.batches[i];
+		if (w->start != LOG_USEC_NONE && (a->start == LOG_USEC_NONE || w->start < a->start))
+			a->start = w->start;
+	}
+
+	/* buckets */
+	if (a->start != LOG_USEC_NONE) {
+		log_usec span = a->end - a->start;
+		a->bucket_usec = opts->bucket_usec > 0 ? opts->bucket_usec : auto_bucket(span);
+		while (span / a->bucket_usec + 2 > MAX_BUCKETS)
+			a->bucket_usec *= 2;
+		{
+			/* align to the epoch so before/after runs line up */
+			log_usec first = a->start - (((a->start % a->bucket_usec) + a->bucket_usec) %
+						     a->bucket_usec);
+			a->nbuckets = (size_t)((a->end - first) / a->bucket_usec) + 1;
+			a->buckets = xcalloc(a->nbuckets, sizeof(*a->buckets));
+			for (size_t b = 0; b < a->nbuckets; b++) {
+				a->buckets[b].start = first + (log_usec)b * a->bucket_usec;
+				a->buckets[b].peak_out = -1;
+				a->buckets[b].peak_overflow = INT32_MIN;
+			}
+		}
+	} else {
+		a->bucket_usec = opts->bucket_usec > 0 ? opts->bucket_usec : 60 * USEC_PER_SEC;
+	}
+
+	/* one pass over the events */
+	for (size_t i = 0; i < tl->nr; i++) {
+		const struct event *ev = &tl->ev[i];
+		struct analysis_bucket *b = NULL;
+		if (dup[i])
+			continue;
+		if (ev->ts != LOG_USEC_NONE && a->nbuckets)
+			b = &a->buckets[bucket_of(a, ev->ts)];
+		switch (ev->kind) {
+		case EVENT_POOL_TIMEOUT: {
+			size_t c;
+			a->timeouts++;
+			a->timeouts_by_origin[ev->origin < ORIGIN__COUNT ? ev->origin : 0]++;
+			if (b) {
+				b->timeouts++;
+				if (a->first_timeout == LOG_USEC_NONE) {
+					a->first_timeout = ev->ts;
+					a->first_timeout_ref = (struct analysis_ref){ ev->ts, ev->src, ev->line,
+										     ev->kind, NULL };
+				}
+				a->last_timeout = ev->ts;
+			}
+			if (ev->u.timeout.pool_size < 0)
+				break;
+			for (c = 0; c < ncfg; c++)
+				if (cfg[c].size == ev->u.timeout.pool_size &&
+				    cfg[c].overflow == ev->u.timeout.max_overflow &&
+				    cfg[c].timeout == ev->u.timeout.timeout_usec)
+					break;
+			if (c == ncfg && ncfg < sizeof(cfg) / sizeof(cfg[0]))
+				cfg[ncfg++] = (struct cfg_tally){ ev->u.timeout.pool_size,
+								  ev->u.timeout.max_overflow,
+								  ev->u.timeout.timeout_usec, 0 };
+			if (c < ncfg)
+				cfg[c].n++;
+			break;
+		}
+		case EVENT_POOL_STATS:
+			if (ev->u.stats.pool_size >= 0)
+				stats_pool_size = ev->u.stats.pool_size;
+			if (ev->u.stats.checked_out >= 0)
+				a->stats_samples++;
+			break;
+		case EVENT_HTTP_REQUEST: {
+			struct req *q;
+			const char *path;
+			size_t e, st;
+			ALLOC_GROW(reqs, nreq + 1, req_alloc);
+			q = &reqs[nreq++];
+			q->ts = ev->ts;
+			q->dur = ev->dur;
+			q->status = ev->u.http.status;
+			path = normalize_path(&a->names, ev->text, &tmp);
+			for (e = 0; e < a->nendpoints; e++)
+				if (a->endpoints[e].path == path && a->endpoints[e].method == ev->text2)
+					break;
+			if (e == a->nendpoints) {
+				ALLOC_GROW(a->endpoints, a->nendpoints + 1, ep_alloc);
+				memset(&a->endpoints[e], 0, sizeof(a->endpoints[e]));
+				a->endpoints[e].path = path;
+				a->endpoints[e].method = ev->text2;
+				a->nendpoints++;
+			}
+			q->ep = (int32_t)e;
+			for (st = 0; st < a->nstatus; st++)
+				if (a->status[st].status == q->status)
+					break;
+			if (st == a->nstatus) {
+				ALLOC_GROW(a->status, a->nstatus + 1, status_alloc);
+				a->status[a->nstatus++] = (struct status_count){ q->status, 0 };
+			}
+			a->status[st].n++;
+			if (b) {
+				b->requests++;
+				if (q->status >= 500)
+					b->http_5xx++;
+			} else {
+				a->http_untimed++;
+			}
+			break;
+		}
+		case EVENT_PG_CONNECT:
+			a->pg_connections++;
+			break;
+		case EVENT_PG_DISCONNECT:
+			a->pg_disconnections++;
+			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
+				sample_add(&s_pg_sess, ev->dur);
+			break;
+		case EVENT_PG_TOO_MANY_CLIENTS:
+			a->pg_too_many++;
+			if (b)
+				b->pg_too_many++;
+			if (!a->pg_first_refusal.kind)
+				a->pg_first_refusal = (struct analysis_ref){ ev->ts, ev->src, ev->line,
+									    ev->kind, ev->text };
+			break;
+		case EVENT_PG_SLOW_STATEMENT:
+			a->pg_slow++;
+			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0) {
+				sample_add(&s_pg_slow, ev->dur);
+				if (!a->pg_slowest.kind || ev->dur > slow_max) {
+					a->pg_slowest = (struct analysis_ref){ ev->ts, ev->src, ev->line,
+									       ev->kind, ev->text };
+					slow_max = ev->dur;
+				}
+			}
+			break;
+		case EVENT_PG_LOCK_WAIT:
+			if (ev->text2 && !strcmp(ev->text2, "deadlock"))
+				a->pg_deadlocks++;
+			else if (!ev->text2 || strcmp(ev->text2, "acquired"))
+				a->pg_lock_waits++;
+			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
+				sample_add(&s_pg_lock, ev->dur);
+			break;
+		case EVENT_PG_CANCEL:
+			a->pg_cancels++;
+			break;
+		case EVENT_PG_ERROR:
+			a->pg_errors++;
+			break;
+		default:
+			break;
+		}
+	}
+
+	/* pool settings: --pool, else the timeout messages, else pool stats */
+	if (!a->config.from) {
+		size_t best = SIZE_MAX;
+		for (size_t c = 0; c < ncfg; c++)
+			if (best == SIZE_MAX || cfg[c].n > cfg[best].n)
+				best = c;
+		if (best != SIZE_MAX) {
+			a->config.pool_size = cfg[best].size;
+			a->config.max_overflow = cfg[best].overflow;
+			a->config.timeout_usec = cfg[best].timeout;
+			a->config.from = "timeout_message";
+		} else if (stats_pool_size >= 0) {
+			a->config.pool_size = stats_pool_size;
+			a->config.from = "pool_stats";
+		}
+	}
+	a->config_variants = ncfg;
+	a->capacity = pool_config_capacity(&a->config);
+
+	/* checkouts and occupancy */
+	if (a->holds.checkouts || a->holds.checkins) {
+		a->checkouts = (long)a->holds.checkouts;
+		for (size_t i = 0; i < a->holds.nr; i++) {
+			const struct hold *h = &a->holds.v[i];
+			if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE && a->nbuckets)
+				a->buckets[bucket_of(a, h->start)].checkouts++;
+		}
+	}
+	if (a->nbuckets)
+		pool_sweep(a, dup);
+	if (!a->peak_from && a->stats_samples && a->nbuckets) {
+		/* no debug log: the pool-stat samples (a lower bound of the peak) */
+		a->peak_out = 0;
+		for (size_t i = 0; i < tl->nr; i++) {
+			const struct event *ev = &tl->ev[i];
+			struct analysis_bucket *b;
+			if (dup[i] || ev->kind != EVENT_POOL_STATS || ev->ts == LOG_USEC_NONE)
+				continue;
+			b = &a->buckets[bucket_of(a, ev->ts)];
+			if (ev->u.stats.checked_out > b->peak_out)
+				b->peak_out = ev->u.stats.checked_out;
+			if (ev->u.stats.checked_out > a->peak_out) {
+				a->peak_out = ev->u.stats.checked_out;
+				a->peak_at = ev->ts;
+			}
+			if (ev->u.stats.overflow != INT32_MIN) {
+				if (ev->u.stats.overflow > b->peak_overflow)
+					b->peak_overflow = ev->u.stats.overflow;
+				if (ev->u.stats.overflow > a->peak_overflow)
+					a->peak_overflow = ev->u.stats.overflow;
+			}
+		}
+		a->peak_from = "pool_stats";
+		a->pools = 1;
+	}
+	/* batch windows per bucket, and batch summary */
+	a->nbatches = a->holds.nbatches;
+	for (size_t i = 0; i < a->holds.nbatches; i++) {
+		const struct batch_window *w = &a->holds.batches[i];
+		log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
+		log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+		int32_t ent = w->entries >= 0 ? w->entries : w->processed;
+		if (a->nbuckets && ws != LOG_USEC_NONE)
+			for (size_t b = bucket_of(a, ws); b <= bucket_of(a, we); b++)
+				a->buckets[b].in_batch = true;
+		if (ent >= 0) {
+			if (a->batch_entries_min < 0 || ent < a->batch_entries_min)
+				a->batch_entries_min = ent;
+			if (ent > a->batch_entries_max)
+				a->batch_entries_max = ent;
+		}
+		if (w->commits >= 0) {
+			if (a->batch_commits_min < 0 || w->commits < a->batch_commits_min)
+				a->batch_commits_min = w->commits;
+			if (w->commits > a->batch_commits_max)
+				a->batch_commits_max = w->commits;
+		}
+	}
+	s = (struct sample)SAMPLE_INIT;
+	for (size_t i = 0; i < a->holds.nbatches; i++) {
+		const struct batch_window *w = &a->holds.batches[i];
+		if (w->start != LOG_USEC_NONE && w->end != LOG_USEC_NONE)
+			sample_add(&s, w->end - w->start);
+	}
+	dist_from(&a->batch_dur, &s);
+	sample_clear(&s);
+
+	/* levels */
+	for (size_t b = 0; b < a->nbuckets; b++) {
+		struct analysis_bucket *k = &a->buckets[b];
+		double pct = -1;
+		if (a->capacity > 0 && k->peak_out >= 0)
+			pct = 100.0 * k->peak_out / a->capacity;
+		if (k->timeouts || (a->capacity > 0 && k->peak_out >= a->capacity))
+			k->level = LEVEL_EXHAUSTED;
+		else if (pct > a->opts.warn_pct)
+			k->level = LEVEL_WARNING;
+		else if (pct >= 0)
+			k->level = LEVEL_HEALTHY;
+		else
+			k->level = LEVEL_UNKNOWN;
+		a->level_buckets[k->level]++;
+		if (pct > a->peak_usage_pct)
+			a->peak_usage_pct = pct;
+		if (k->in_batch && pct > a->batch_peak_usage_pct)
+			a->batch_peak_usage_pct = pct;
+	}
+
+	/* origins and hold distributions */
+	split_origins(a, reqs, nreq);
+	if (a->holds.best == HOLD_EV_LITTLE) {
+		a->hold.mean = (double)a->holds.little_mean_hold;
+	} else if (a->holds.best != HOLD_EV_NONE) {
+		struct sample by[ORIGIN__COUNT] = { SAMPLE_INIT, SAMPLE_INIT, SAMPLE_INIT };
+		struct sample *ep = xcalloc(a->nendpoints ? a->nendpoints : 1, sizeof(*ep));
+		s = (struct sample)SAMPLE_INIT;
+		for (size_t i = 0; i < a->holds.nr; i++) {
+			const struct hold *h = &a->holds.v[i];
+			if (h->evidence != a->holds.best || !hold_complete(h))
+				continue;
+			sample_add(&s, h->dur);
+			sample_add(&by[a->hold_origin[i] < ORIGIN__COUNT ? a->hold_origin[i] : 0], h->dur);
+			if (a->hold_endpoint[i] >= 0)
+				sample_add(&ep[a->hold_endpoint[i]], h->dur);
+		}
+		dist_from(&a->hold, &s);
+		sample_clear(&s);
+		for (int o = 0; o < ORIGIN__COUNT; o++) {
+			dist_from(&a->hold_by_origin[o], &by[o]);
+			sample_clear(&by[o]);
+		}
+		for (size_t e = 0; e < a->nendpoints; e++) {
+			dist_from(&a->endpoints[e].hold, &ep[e]);
+			sample_clear(&ep[e]);
+		}
+		free(ep);
+	}
+
+	/* HTTP: overall, during/outside batches, per endpoint, per bucket */
+	{
+		struct sample *ep = xcalloc(a->nendpoints ? a->nendpoints : 1, sizeof(*ep));
+		struct sample bl = SAMPLE_INIT;
+		size_t cur = SIZE_MAX;
+		for (size_t r = 0; r <= nreq; r++) {
+			const struct req *q = r < nreq ? &reqs[r] : NULL;
+			size_t bk = q && q->ts != LOG_USEC_NONE && a->nbuckets ? bucket_of(a, q->ts) : SIZE_MAX;
+			bool timed = q && q->dur != EVENT_NO_DURATION && q->dur >= 0;
+			bool during;
+			struct http_part *part;
+			if (cur != SIZE_MAX && (bk != cur || !q)) {
+				/* untimed requests come first (sorted), so buckets are contiguous */
+				struct analysis_bucket *k = &a->buckets[cur];
+				k->lat_n = (uint32_t)bl.nr;
+				if (bl.nr) {
+					k->lat_p50 = sample_percentile(&bl, 50);
+					k->lat_p95 = sample_percentile(&bl, 95);
+				}
+				bl.nr = 0;
+				bl.sorted = 1;
+			}
+			cur = bk;
+			if (!q)
+				break;
+			during = q->ts != LOG_USEC_NONE && a->holds.nbatches && in_window(&a->holds, q->ts, a->end);
+			part = during ? &a->http_during : &a->http_outside;
+			a->http.requests++;
+			part->requests++;
+			a->endpoints[q->ep].http.requests++;
+			if (q->status >= 500) {
+				a->http.errors_5xx++;
+				part->errors_5xx++;
+				a->endpoints[q->ep].http.errors_5xx++;
+			} else if (q->status >= 400) {
+				a->http.errors_4xx++;
+				part->errors_4xx++;
+				a->endpoints[q->ep].http.errors_4xx++;
+			}
+			if (timed) {
+				sample_add(&s_lat, q->dur);
+				sample_add(during ? &s_lat_in : &s_lat_out, q->dur);
+				sample_add(&ep[q->ep], q->dur);
+				if (bk != SIZE_MAX)
+					sample_add(&bl, q->dur);
+			}
+		}
+		sample_clear(&bl);
+		http_part_from(&a->http, &s_lat);
+		http_part_from(&a->http_during, &s_lat_in);
+		http_part_from(&a->http_outside, &s_lat_out);
+		for (size_t e = 0; e < a->nendpoints; e++) {
+			http_part_from(&a->endpoints[e].http, &ep[e]);
+			sample_clear(&ep[e]);
+		}
+		free(ep);
+	}
+	{
+		/* endpoint order: by requests, then path; hold_endpoint follows */
+		int32_t *map = xmalloc((a->nendpoints ? a->nendpoints : 1) * sizeof(*map));
+		const char **paths = xmalloc((a->nendpoints ? a->nendpoints : 1) * sizeof(*paths));
+		const char **methods = xmalloc((a->nendpoints ? a->nendpoints : 1) * sizeof(*methods));
+		for (size_t e = 0; e < a->nendpoints; e++) {
+			paths[e] = a->endpoints[e].path;
+			methods[e] = a->endpoints[e].method;
+		}
+		qsort(a->endpoints, a->nendpoints, sizeof(*a->endpoints), cmp_endpoint);
+		for (size_t e = 0; e < a->nendpoints; e++)
+			for (size_t f = 0; f < a->nendpoints; f++)
+				if (paths[f] == a->endpoints[e].path && methods[f] == a->endpoints[e].method) {
+					map[f] = (int32_t)e;
+					break;
+				}
+		for (size_t i = 0; i < a->holds.nr; i++)
+			if (a->hold_endpoint[i] >= 0)
+				a->hold_endpoint[i] = map[a->hold_endpoint[i]];
+		free(map);
+		free(paths);
+		free(methods);
+	}
+	qsort(a->status, a->nstatus, sizeof(*a->status), cmp_status);
+
+	dist_from(&a->pg_session, &s_pg_sess);
+	dist_from(&a->pg_slow_dur, &s_pg_slow);
+	dist_from(&a->pg_lock_dur, &s_pg_lock);
+
+	batch_effects(a, dup);
+	find_incidents(a, dup);
+
+	sample_clear(&s_lat);
+	sample_clear(&s_lat_in);
+	sample_clear(&s_lat_out);
+	sample_clear(&s_pg_sess);
+	sample_clear(&s_pg_slow);
+	sample_clear(&s_pg_lock);
+	strbuf_release(&tmp);
+	free(reqs);
+	free(dup);
+	return 0;
+}
+
+void analysis_release(struct analysis *a)
+{
+	hold_set_release(&a->holds);
+	free(a->hold_origin);
+	free(a->hold_endpoint);
+	free(a->status);
+	free(a->endpoints);
+	free(a->buckets);
+	free(a->incidents);
+	free(a->batch_stats);
+	strtab_release(&a->names);
+	memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,237 @@
+#ifndef POOLSCOPE_ANALYZE_H
+#define POOLSCOPE_ANALYZE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/arena.h"
+#include "core/holds.h"
+#include "core/json.h"
+#include "core/strbuf.h"
+#include "core/timeline.h"
+/*
+ * The post-incident review of one run (one "side"): what the pool did, who
+ * held connections and for how long, what HTTP and PostgreSQL saw, and the
+ * incidents, each figure with the evidence it came from.  Computed once by
+ * analysis_run() from a sorted timeline; rendered by several writers (JSON
+ * for machines, text for people, Markdown for reports).  See
+ * docs/analysis.md for the method: evidence ranking, percentile method,
+ * origin split, incident rule.
+ *
+ * Durations are microseconds inside the struct and seconds in the output.
+ */
+
+/* Pool settings in force. */
+struct pool_config {
+	int32_t pool_size;     /* -1 unknown */
+	int32_t max_overflow;  /* INT32_MIN unknown */
+	int64_t timeout_usec;  /* -1 unknown */
+	/* where they came from: "option", "timeout_message",
+	 * "pool_stats" (pool_size only), "pool_stats+timeout_message", or NULL */
+	const char *from;      /* static string */
+};
+#define POOL_CONFIG_INIT { -1, INT32_MIN, -1, NULL }
+/* Parse "SIZE/OVERFLOW/TIMEOUT" ("20/30/45", timeout in seconds, may have a
+ * fraction; "10/20" leaves the timeout unknown).  Returns 0 or -1 after
+ * error(). */
+int pool_config_parse(struct pool_config *c, const char *s);
+/* pool_size + max_overflow, or -1 if either is unknown (or max_overflow is
+ * -1, "no limit"). */
+int32_t pool_config_capacity(const struct pool_config *c);
+
+struct analysis_opts {
+	struct pool_config pool;     /* --pool: overrides what the logs say */
+	int64_t bucket_usec;         /* time-series resolution; default 60 s; 0 = auto
+	                                (a "nice" width giving about 120 buckets) */
+	double warn_pct;             /* usage above this is "warning" (default 80) */
+	int64_t incident_gap_usec;   /* bad buckets closer than this merge (default 120 s) */
+	int64_t match_tail_usec;     /* a request's hold may end this long after its
+	                                access line (default 250 ms, see docs) */
+	size_t max_evidence;         /* file:line references kept per incident (default 5) */
+	size_t max_endpoints;        /* endpoints listed (default 20) */
+};
+void analysis_opts_init(struct analysis_opts *o);
+
+/* Percentiles of a sample (usec), type-7 interpolation (core/stats.h). */
+struct analysis_dist {
+	size_t count;
+	double p50, p95, p99, max, mean, min;
+};
+
+enum pool_level {
+	LEVEL_UNKNOWN = 0, /* no pool figure in this bucket */
+	LEVEL_HEALTHY,
+	LEVEL_WARNING,     /* usage above warn_pct of pool_size + max_overflow */
+	LEVEL_EXHAUSTED,   /* usage at capacity, or a checkout timed out */
+	LEVEL__COUNT
+};
+const char *pool_level_name(enum pool_level l);
+
+/* One step of the time series. */
+struct analysis_bucket {
+	log_usec start;
+	uint32_t timeouts, checkouts, requests, http_5xx, pg_too_many;
+	int32_t peak_out;       /* max checked out (one pool), -1 unknown */
+	int32_t peak_overflow;  /* max SQLAlchemy overflow counter, INT32_MIN unknown */
+	uint32_t lat_n;         /* requests with a latency */
+	double lat_p50, lat_p95;/* usec, valid if lat_n */
+	bool in_batch;          /* a batch ran during some of it */
+	uint8_t level;          /* enum pool_level */
+};
+
+/* A file:line reference to the line an event came from. */
+struct analysis_ref {
+	log_usec ts;
+	uint32_t src, line;
+	uint16_t kind;          /* enum event_kind */
+	const char *text;       /* borrowed (timeline strings), or NULL */
+};
+
+#define INCIDENT_MAX_REFS 8
+#define INCIDENT_MAX_HOLDERS 5
+#define INCIDENT_MAX_BATCHES 8
+struct analysis_incident {
+	log_usec start, end;    /* first and last bad event */
+	uint32_t timeouts, http_errors, exhausted_buckets, too_many_clients;
+	int32_t peak_out;       /* -1 unknown */
+	size_t nrefs;
+	struct analysis_ref refs[INCIDENT_MAX_REFS]; /* first few bad events */
+	size_t nbatches;        /* batches running during it (may exceed the list) */
+	size_t batch_idx[INCIDENT_MAX_BATCHES];  /* into holds.batches */
+	size_t nholders;
+	size_t holder_idx[INCIDENT_MAX_HOLDERS]; /* into holds.v: longest overlapping */
+	size_t held_at_start;   /* holds out at start (pool debug), or 0 */
+};
+
+/* HTTP figures of a part of the run. */
+struct http_part {
+	size_t requests, errors_5xx, errors_4xx, timed; /* timed: with a latency */
+	struct analysis_dist latency;
+};
+
+struct endpoint_stats {
+	const char *path;       /* owned by analysis->names: ids replaced by {id} */
+	const char *method;     /* borrowed (timeline), or NULL */
+	struct http_part http;
+	struct analysis_dist hold; /* holds matched to its requests */
+};
+
+/* What a batch did to the pool (parallel to holds.batches). */
+struct batch_stats {
+	int32_t peak_conns;        /* most batch-origin holds out at once, -1 unknown */
+	struct analysis_dist hold; /* its batch-origin pool-debug holds */
+	size_t timeouts;           /* pool timeouts logged while it ran */
+	size_t http_5xx;           /* 5xx responses while it ran */
+};
+
+struct status_count {
+	int32_t status;
+	size_t n;
+};
+
+struct analysis {
+	const struct timeline *tl; /* borrowed: must outlive the analysis */
+	struct analysis_opts opts;
+	log_usec start, end;       /* span of timed events */
+	size_t events;             /* events analysed (duplicates excluded) */
+	size_t duplicates;         /* cross-input duplicates dropped */
+	size_t untimed;            /* events with no time at all */
+	struct hold_set holds;     /* owned */
+	uint8_t *hold_origin;      /* owned: holds.v[i] origin after the split */
+	int32_t *hold_endpoint;    /* owned: index into endpoints, or -1 */
+
+	/* pool */
+	struct pool_config config;
+	size_t config_variants;    /* distinct configs in timeout messages */
+	int32_t capacity;          /* pool_size + max_overflow, -1 unknown */
+	size_t timeouts;
+	size_t timeouts_by_origin[ORIGIN__COUNT];
+	log_usec first_timeout, last_timeout;
+	struct analysis_ref first_timeout_ref;
+	long checkouts;            /* -1 unknown (no pool debug log) */
+	int32_t peak_out;          /* -1 unknown */
+	int32_t peak_overflow;     /* INT32_MIN unknown */
+	log_usec peak_at;
+	const char *peak_from;     /* "pool_debug" | "pool_stats" | NULL (static) */
+	size_t pools;              /* distinct pools (process, engine) seen */
+	double peak_usage_pct;     /* < 0 unknown */
+	double batch_peak_usage_pct; /* max usage in buckets with a batch, < 0 unknown */
+	size_t level_buckets[LEVEL__COUNT];
+	size_t stats_samples;
+
+	/* holds, from holds.best evidence only */
+	struct analysis_dist hold;
+	struct analysis_dist hold_by_origin[ORIGIN__COUNT];
+	size_t holds_matched;      /* pool-debug holds matched to a request */
+
+	/* batches */
+	size_t nbatches;
+	int32_t batch_entries_min, batch_entries_max;   /* -1 unknown */
+	int32_t batch_commits_min, batch_commits_max;   /* -1 unknown */
+	struct analysis_dist batch_dur;
+	struct batch_stats *batch_stats; /* owned, nbatches entries */
+	size_t timeouts_during_batches;
+
+	/* HTTP */
+	struct http_part http, http_during, http_outside;
+	struct status_count *status; /* owned, by status code */
+	size_t nstatus;
+	struct endpoint_stats *endpoints; /* owned, by requests desc, then path */
+	size_t nendpoints;
+	size_t http_untimed;       /* requests with no time (outside the series) */
+
+	/* PostgreSQL */
+	size_t pg_connections, pg_disconnections, pg_too_many, pg_slow, pg_lock_waits,
+		pg_deadlocks, pg_cancels, pg_errors;
+	struct analysis_dist pg_session, pg_slow_dur, pg_lock_dur;
+	struct analysis_ref pg_slowest;  /* kind == 0 if none */
+	struct analysis_ref pg_first_refusal;
+
+	/* time series */
+	int64_t bucket_usec;
+	struct analysis_bucket *buckets; /* owned */
+	size_t nbuckets;
+
+	struct analysis_incident *incidents; /* owned */
+	size_t nincidents;
+
+	struct strtab names;       /* owned: normalized endpoint paths */
+};
+
+/*
+ * Analyse a sorted timeline.  The analysis borrows tl (and its strings)
+ * until analysis_release().  Returns 0; -1 after error() only for an
+ * unsorted timeline or impossible options.
+ */
+int analysis_run(const struct timeline *tl, const struct analysis_opts *opts,
+		 struct analysis *a);
+void analysis_release(struct analysis *a);
+
+/* Path of input src ("?" if out of range). */
+const char *analysis_src_name(const struct analysis *a, uint32_t src);
+
+/*
+ * Writers.  JSON: the DESIGN.md `analyze --json` object, fixed key order,
+ * numbers in fixed formats (seconds with up to 6 decimals, percentages with
+ * 1), unknown figures as null.  analysis_write_json_fields() writes the
+ * object's members into an object the caller opened (audit adds its own
+ * keys after them).
+ */
+void analysis_write_json(const struct analysis *a, struct jw *w);
+void analysis_write_json_fields(const struct analysis *a, struct jw *w);
+/* A short review an SRE would write: what happened, when, how bad, the
+ * likely cause, each finding with file:line. */
+void analysis_write_text(const struct analysis *a, struct strbuf *out);
+/* One sentence: the likely cause of incident in ("batch 'vitals' (400
+ * entries) held 18 connections for 3.0-12.1 s while API requests timed out
+ * [app.log:120]"); md escapes log text for Markdown. */
+void analysis_likely_cause(const struct analysis *a, const struct analysis_incident *in,
+			   struct strbuf *out, bool md);
+/* The same review in Markdown (tables; log text escaped for Markdown). */
+void analysis_write_markdown(const struct analysis *a, struct strbuf *out);
+
+/* Seconds of a usec duration for printing. */
+static inline double usec_s(double usec)
+{
+	return usec / 1e6;
+}
+#endif

@@ -1,0 +1,154 @@
+#ifndef POOLSCOPE_HOLDS_H
+#define POOLSCOPE_HOLDS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/event.h"
+#include "core/logtime.h"
+#include "core/timeline.h"
+/*
+ * Hold reconstruction: how long pool connections were held, from the best
+ * evidence a log set holds (DESIGN.md "Evidence, stated"), weakest last:
+ *
+ *   HOLD_EV_POOL_DEBUG  SQLAlchemy pool debug "checked out" / "being
+ *                       returned" pairs per connection: exact hold times
+ *   HOLD_EV_BATCH       batch start/end lines: one span per batch, the time
+ *                       the batch held its connections (an upper bound for
+ *                       each of them)
+ *   HOLD_EV_PG_SESSION  PostgreSQL session spans (pg_connect ->
+ *                       pg_disconnect with session time): an upper bound,
+ *                       a pooled session outlives many holds
+ *   HOLD_EV_LITTLE      pool-stat samples with Little's law: only the mean
+ *                       hold, mean checked_out / checkout rate (an estimate)
+ *
+ * Every hold says which evidence it came from; a hold_set names the best
+ * evidence present, and consumers compute distributions from that evidence
+ * only (mixing an exact 50 ms checkout with a 5-minute session span would
+ * describe nothing).
+ *
+ * Pairing (pool debug): a connection is (pid, pool, conn) where conn is the
+ * logged connection id; pid 0 ("unknown") is scoped by source file, because
+ * two files without pids may be two processes whose 0x... addresses
+ * collide.  Real logs are messy, so:
+ *   - a checkin with no checkout (the log began mid-hold) gives a hold with
+ *     no start (HOLD_F_NO_START): counted, never in a distribution;
+ *   - a checkout never returned is open at the end (HOLD_F_OPEN): reported
+ *     separately, no end is invented;
+ *   - a second checkout of a connection that is out (a lost "being returned"
+ *     line, or an address reused after an unlogged close) leaves the first
+ *     hold open-ended (HOLD_F_LOST);
+ *   - the same line logged twice (root and pool handler both attached: the
+ *     same event at the same instant) counts once;
+ *   - a connection invalidated or hard-closed while out ends its hold
+ *     tentatively (HOLD_F_CLOSED_OUT); a later "being returned" of the same
+ *     id extends it, and a "Created new connection" right after in the same
+ *     scope (pre-ping reconnect: the caller keeps its checkout but gets a new
+ *     DBAPI connection, sqlalchemy-pool.md 3.4 note a) carries the hold over
+ *     to the new id.
+ */
+
+enum hold_evidence {
+	HOLD_EV_NONE = 0,
+	HOLD_EV_LITTLE,
+	HOLD_EV_PG_SESSION,
+	HOLD_EV_BATCH,
+	HOLD_EV_POOL_DEBUG,
+	HOLD_EV__COUNT
+};
+/* "pool_debug", "batch_spans", "pg_sessions", "littles_law", "none" */
+const char *hold_evidence_name(enum hold_evidence e);
+/* One-line human description ("pool debug checkout/return pairs (exact)"). */
+const char *hold_evidence_describe(enum hold_evidence e);
+
+#define HOLD_F_OPEN       0x01u /* never returned before the log ended: no end */
+#define HOLD_F_NO_START   0x02u /* returned, but its checkout predates the log */
+#define HOLD_F_LOST       0x04u /* checked out again before any return: no end */
+#define HOLD_F_CLOSED_OUT 0x08u /* invalidated/closed while out; end = that time */
+#define HOLD_F_CARRIED    0x10u /* carried over to a new connection id (reconnect) */
+
+struct hold {
+	log_usec start;      /* checkout time, LOG_USEC_NONE if HOLD_F_NO_START */
+	log_usec end;        /* return time, LOG_USEC_NONE if open/lost */
+	int64_t dur;         /* end - start (usec), EVENT_NO_DURATION if either is unknown */
+	const char *conn;    /* borrowed from the timeline: connection id, or NULL */
+	const char *name;    /* borrowed from the timeline: batch name, PG user, or NULL */
+	int32_t pid;
+	uint32_t src;        /* input of the start event (of the end if no start) */
+	uint32_t line;       /* line of the start event (of the end if no start) */
+	uint32_t end_src, end_line; /* the end event, 0/0 if none */
+	uint32_t scope_src;  /* src when pid is 0, else UINT32_MAX: with pid and pool,
+	                        the pool this hold belongs to */
+	log_usec end_bound;  /* latest possible end: end, or for HOLD_F_LOST the
+	                        re-checkout that proves it was returned; else NONE */
+	int32_t nconn;       /* connections the span stands for (batch), else 1 */
+	int32_t entries;     /* batch entries, -1 if unknown */
+	int32_t commits;     /* batch commits, -1 if unknown */
+	uint8_t origin;      /* enum event_origin */
+	uint8_t evidence;    /* enum hold_evidence */
+	uint8_t flags;       /* HOLD_F_* */
+	uint8_t pool;
+};
+
+/* A stretch where a batch ran (from batch_start/batch_end), for splitting
+ * HTTP and holds into "during aggregation" and not. */
+struct batch_window {
+	log_usec start, end; /* end = LOG_USEC_NONE if the batch never ended */
+	const char *name;    /* borrowed from the timeline, or NULL */
+	int32_t pid;
+	uint32_t src, line;  /* where it starts (batch_start, else batch_end) */
+	uint32_t end_src, end_line;
+	int32_t entries, processed, connections, commits; /* -1 unknown */
+};
+
+struct hold_set {
+	struct hold *v;            /* owned, in order of start (ends for NO_START) */
+	size_t nr, alloc;
+	struct batch_window *batches; /* owned, in order of start */
+	size_t nbatches, batches_alloc;
+	enum hold_evidence best;   /* best evidence with at least one complete hold */
+	size_t complete[HOLD_EV__COUNT]; /* holds with a known duration, per evidence */
+	/* pool debug pairing diagnostics */
+	size_t checkouts;          /* pool_checkout events (duplicates removed) */
+	size_t checkins;           /* pool_checkin events (duplicates removed) */
+	size_t duplicates;         /* checkout/checkin lines seen twice and dropped */
+	size_t open_at_end;        /* HOLD_F_OPEN */
+	size_t no_start;           /* HOLD_F_NO_START */
+	size_t lost;               /* HOLD_F_LOST */
+	size_t closed_out;         /* HOLD_F_CLOSED_OUT */
+	size_t carried;            /* HOLD_F_CARRIED */
+	/* Little's law (always computed when pool_stats samples exist) */
+	size_t little_samples;     /* pool_stats samples with checked_out */
+	double little_mean_out;    /* mean checked_out over the samples */
+	double little_rate;        /* checkouts per second used (see holds.c) */
+	const char *little_rate_from; /* "pool_debug" | "http_requests" | NULL */
+	int64_t little_mean_hold;  /* usec, EVENT_NO_DURATION if not estimable */
+};
+
+void hold_set_init(struct hold_set *hs);
+void hold_set_release(struct hold_set *hs);
+
+/*
+ * Mark (dup[i] = 1) events that repeat an event of *another* input at the
+ * same instant: same kind, ts, pid, conn and texts.  One record written to
+ * two destinations (PostgreSQL's stderr + csvlog + jsonlog; a traceback in
+ * app.log and on the console) is one fact.  Events whose time was inferred
+ * are never marked.  dup has tl->nr bytes; returns how many were marked.
+ */
+size_t events_mark_duplicates(const struct timeline *tl, uint8_t *dup);
+
+/*
+ * Reconstruct holds and batch windows from a sorted timeline (BUG() if it
+ * is not sorted).  dup (may be NULL) is from events_mark_duplicates(): marked
+ * events are skipped.  Strings in the result point into tl->strings: valid until
+ * timeline_release(tl).  Origins come from the events (a parser that knows
+ * the thread or logger sets them) and batch spans are ORIGIN_BATCH; the
+ * API/batch split by time is the analysis' job.
+ */
+void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *dup);
+
+/* True if the hold has a duration usable in a distribution. */
+static inline bool hold_complete(const struct hold *h)
+{
+	return h->dur != EVENT_NO_DURATION;
+}
+#endif
