@@ -166,6 +166,7 @@ int reader_next(struct reader *r, struct line *out)
 		if (nl || (avail >= r->max_line) || (r->eof && avail)) {
 			size_t len;
 			out->flags = 0;
+			out->off = r->offset; /* after any skipped tail: where this line starts */
 			if (nl && (size_t)(nl - (r->buf + r->start)) <= r->max_line) {
 				len = (size_t)(nl - (r->buf + r->start));
 				r->offset += len + 1;

@@ -22,6 +22,7 @@ struct line {
 	const char *s;   /* borrowed: valid until the next reader_next() */
 	size_t len;
 	uint64_t no;     /* 1-based physical line number */
+	uint64_t off;    /* uncompressed offset of the line's first byte */
 	unsigned flags;
 };
 
