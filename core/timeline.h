@@ -47,6 +47,11 @@ struct source {
 	bool read_failed;     /* reading stopped early (truncated gzip, I/O error) */
 	char *read_error;     /* owned: the one-line error, or NULL */
 	log_usec first_ts, last_ts;
+	/* The resume point of an incremental reader (audit): reading started at
+	 * uncompressed byte start_offset; end_offset is just past the last
+	 * complete line consumed and end_line that line's number (start_offset
+	 * and first line - 1 if none was). */
+	uint64_t start_offset, end_offset, end_line;
 };
 
 void source_init(struct source *s, const char *path);

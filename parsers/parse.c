@@ -123,6 +123,11 @@ struct driver {
 	struct strbuf unwrapped;
 	log_usec wrap_ts;
 	int32_t wrap_pid;
+	/* resume point (struct parse_start): end of the last complete line fed */
+	bool hold_partial;
+	bool long_pending;        /* last line fed was cut (too long); its end is
+				   * known once the next line starts */
+	uint64_t end_offset, end_line;
 };
 
 static void try_record(struct driver *d)
@@ -203,14 +208,41 @@ static void feed_line(struct driver *d, const struct line *in)
 	d->have_rec = true;
 }
 
-static int collect_sample(struct reader *rd, struct arena *a, struct line *sample, size_t *n,
-			  int *status)
+/*
+ * Feed one line and move the resume point.  `end` is the reader's offset
+ * right after it returned the line: the end of a complete line.  A cut line
+ * (too long) ends where the next line starts; a final line without newline
+ * is held back when asked (the writer may not have finished it).
+ * Returns false when reading should stop.
+ */
+static bool take_line(struct driver *d, const struct line *ln, uint64_t end)
+{
+	if (d->long_pending) {
+		d->end_offset = ln->off;
+		d->end_line = ln->no - 1;
+		d->long_pending = false;
+	}
+	if ((ln->flags & LINE_F_NO_EOL) && d->hold_partial)
+		return false;
+	feed_line(d, ln);
+	if (ln->flags & LINE_F_TOO_LONG) {
+		d->long_pending = true;
+	} else {
+		d->end_offset = end;
+		d->end_line = ln->no;
+	}
+	return true;
+}
+
+static int collect_sample(struct reader *rd, struct arena *a, struct line *sample,
+			  uint64_t *ends, size_t *n, int *status)
 {
 	struct line ln;
 	*n = 0;
 	while (*n < DETECT_LINES && (*status = reader_next(rd, &ln)) > 0) {
 		sample[*n] = ln;
 		sample[*n].s = arena_strndup(a, ln.s, ln.len);
+		ends[*n] = reader_offset(rd);
 		(*n)++;
 	}
 	return 0;
@@ -219,14 +251,28 @@ static int collect_sample(struct reader *rd, struct arena *a, struct line *sampl
 int parse_input(const char *path, const struct parse_opts *opts, struct source *src,
 		uint32_t src_index, struct event_sink sink)
 {
+	return parse_input_at(path, opts, NULL, src, src_index, sink);
+}
+
+int parse_input_at(const char *path, const struct parse_opts *opts,
+		   const struct parse_start *start, struct source *src, uint32_t src_index,
+		   struct event_sink sink)
+{
+	static const struct parse_start from_top = PARSE_START_INIT;
 	struct reader *rd;
 	struct driver d;
 	struct arena sample_arena = ARENA_INIT;
 	struct line *sample;
+	uint64_t *sample_end;
 	size_t nsample = 0;
 	int status = 1, score = 0;
+	bool more = true;
 	struct line ln;
 
+	if (!start)
+		start = &from_top;
+	src->start_offset = src->end_offset = start->offset;
+	src->end_line = start->first_line ? start->first_line - 1 : 0;
 	rd = reader_open(path, opts->max_line);
 	if (!rd) {
 		src->read_failed = true;
@@ -235,6 +281,9 @@ int parse_input(const char *path, const struct parse_opts *opts, struct source *
 		return -1;
 	}
 	memset(&d, 0, sizeof(d));
+	d.hold_partial = start->hold_partial;
+	d.end_offset = src->end_offset;
+	d.end_line = src->end_line;
 	strbuf_init(&d.rec, 0);
 	strbuf_init(&d.unwrapped, 0);
 	d.ctx.opts = opts;
@@ -247,8 +296,11 @@ int parse_input(const char *path, const struct parse_opts *opts, struct source *
 	d.wrap_ts = LOG_USEC_NONE;
 	d.ctx.hint_ts = LOG_USEC_NONE;
 
+	/* detection always samples the top of the file, so a resumed read
+	 * picks the format a full read would */
 	sample = xcalloc(DETECT_LINES, sizeof(*sample));
-	collect_sample(rd, &sample_arena, sample, &nsample, &status);
+	sample_end = xcalloc(DETECT_LINES, sizeof(*sample_end));
+	collect_sample(rd, &sample_arena, sample, sample_end, &nsample, &status);
 
 	for (const struct wrapper *const *w = wrapper_registry; *w; w++)
 		if ((*w)->detect(sample, nsample) >= 50) {
@@ -292,13 +344,29 @@ int parse_input(const char *path, const struct parse_opts *opts, struct source *
 	if (d.fmt && d.fmt->state_new)
 		d.state = d.fmt->state_new(opts);
 
-	for (size_t i = 0; i < nsample; i++)
-		feed_line(&d, &sample[i]);
+	if (start->offset > 0 || start->first_line > 1) {
+		/* the sample was for detection only: resume where asked */
+		nsample = 0;
+		status = reader_seek(rd, start->offset, start->first_line) < 0 ? -2 : 1;
+	}
+	for (size_t i = 0; i < nsample && more; i++)
+		more = take_line(&d, &sample[i], sample_end[i]);
 	free(sample);
+	free(sample_end);
 	arena_release(&sample_arena);
-	if (status > 0)
+	if (status > 0 && more)
 		while ((status = reader_next(rd, &ln)) > 0)
-			feed_line(&d, &ln);
+			if (!take_line(&d, &ln, reader_offset(rd)))
+				break;
+	if (d.long_pending) {
+		/* NEEDSWORK: a cut line at the very end counts as complete even if
+		 * its tail has no newline yet; the reader cannot tell these apart */
+		d.end_offset = reader_offset(rd);
+	}
+	if (status > 0)
+		status = 0;
+	src->end_offset = d.end_offset;
+	src->end_line = d.end_line;
 	if (d.have_rec)
 		try_record(&d);
 	if (d.fmt && d.fmt->finish)
@@ -307,7 +375,11 @@ int parse_input(const char *path, const struct parse_opts *opts, struct source *
 		flush_pending(&d.ctx);
 	if (d.fmt && d.fmt->state_free)
 		d.fmt->state_free(d.state);
-	if (status < 0) {
+	if (status == -2) {
+		src->read_failed = true;
+		free(src->read_error);
+		src->read_error = xstrdup("cannot seek");
+	} else if (status < 0) {
 		src->read_failed = true;
 		free(src->read_error);
 		src->read_error = xstrdup(reader_error(rd));

@@ -83,6 +83,28 @@ void parse_unparsed(struct parse_ctx *ctx, enum unparsed_reason r);
 int parse_input(const char *path, const struct parse_opts *opts, struct source *src,
 		uint32_t src_index, struct event_sink sink);
 
+/*
+ * Where reading of one input starts, for incremental reading (audit).
+ * offset (uncompressed bytes) must be the start of a line and first_line
+ * that line's number.  Format detection still samples the first lines of
+ * the file, so a resumed read parses exactly as a full read would.
+ * With hold_partial a final line without its newline is left unread (a
+ * writer may still be writing it); src->end_offset/end_line then say where
+ * to resume.
+ */
+struct parse_start {
+	uint64_t offset;
+	uint64_t first_line; /* 1-based; 0 means 1 */
+	bool hold_partial;
+};
+#define PARSE_START_INIT { 0, 1, false }
+
+/* parse_input() starting at *start (NULL: from the beginning, like
+ * parse_input()).  Returns as parse_input(). */
+int parse_input_at(const char *path, const struct parse_opts *opts,
+		   const struct parse_start *start, struct source *src, uint32_t src_index,
+		   struct event_sink sink);
+
 /* Parse every input into a timeline (sorted).  Returns 0, or -1 if any input
  * failed (the others are still parsed). */
 int parse_into_timeline(const char *const *paths, size_t npaths, const struct parse_opts *opts,
