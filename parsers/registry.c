@@ -1,5 +1,6 @@
 #include <string.h>
 #include "parsers/format.h"
+#include "parsers/pylog.h"
 #include "core/banned.h"
 
 /*
@@ -14,6 +15,7 @@ const struct format *const format_registry[] = {
 	&format_pg_csv,
 	&format_pg_json,
 	&format_pg_stderr,
+	&format_pylog,
 	NULL
 };
 
