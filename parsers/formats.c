@@ -126,6 +126,7 @@ struct rule {
 	size_t ngroups;
 	char *ts_format;        /* owned, or NULL (logtime_parse) */
 	char *text, *text2;     /* owned constants, or NULL */
+	bool ts_at_end;         /* the time is the end of the duration: ts -= dur */
 };
 
 struct user_formats {
@@ -311,6 +312,11 @@ size_t user_formats_count(const struct user_formats *uf)
 	return uf ? uf->nr : 0;
 }
 
+const char *user_formats_needle(const struct user_formats *uf, size_t i)
+{
+	return uf && i < uf->nr ? uf->rules[i].needle : NULL;
+}
+
 /*
  * A literal every match must contain, derived from the pattern source:
  * the longest run (>= 3 bytes) of plain characters at the top level (not in
@@ -460,9 +466,9 @@ static int rule_compile(struct user_formats *uf, struct rule *r, const char *pat
 	return 0;
 }
 
-enum rkey { K_KIND, K_PATTERN, K_NEEDLE, K_TS_FORMAT, K_ORIGIN, K_TEXT, K_TEXT2, K__COUNT };
+enum rkey { K_KIND, K_PATTERN, K_NEEDLE, K_TS_FORMAT, K_ORIGIN, K_TEXT, K_TEXT2, K_TS_AT, K__COUNT };
 static const char *const rkey_names[K__COUNT] = { "kind", "pattern", "needle", "ts_format",
-						  "origin", "text", "text2" };
+						  "origin", "text", "text2", "ts_at" };
 
 /* A rule being read: its keys' values and where each was set. */
 struct pending_rule {
@@ -508,6 +514,13 @@ static int pending_finish(struct user_formats *uf, struct pending_rule *p, const
 	if (p->val[K_TS_FORMAT] && (bad = ts_format_check(p->val[K_TS_FORMAT])))
 		return error("%s:%u: bad ts_format '%s' at '%.2s'", name, p->line[K_TS_FORMAT],
 			     p->val[K_TS_FORMAT], bad);
+	if (p->val[K_TS_AT]) {
+		if (!strcmp(p->val[K_TS_AT], "end"))
+			r.ts_at_end = true;
+		else if (strcmp(p->val[K_TS_AT], "start"))
+			return error("%s:%u: ts_at is 'start' or 'end', not '%s'", name,
+				     p->line[K_TS_AT], p->val[K_TS_AT]);
+	}
 	pl = p->line[K_PATTERN];
 	snprintf(where, sizeof(where), "%s:%u", name, pl);
 	r.where = xstrdup(where);
@@ -580,7 +593,7 @@ static int parse_text(struct user_formats *uf, const char *name, const char *tex
 					break;
 			if (k == K__COUNT) {
 				ret = error("%s:%u: unknown key '%.*s' (kind, pattern, needle, ts_format, "
-					    "origin, text, text2)", name, lineno, (int)wl, s);
+					    "ts_at, origin, text, text2)", name, lineno, (int)wl, s);
 			} else {
 				/* `kind =` after a complete rule starts the next one */
 				if (k == K_KIND && p.open && p.val[K_KIND] && p.val[K_PATTERN])
@@ -588,6 +601,12 @@ static int parse_text(struct user_formats *uf, const char *name, const char *tex
 				if (!ret && p.val[k])
 					ret = error("%s:%u: '%s' given twice in one rule (start the next "
 						    "rule with [name] or kind =)", name, lineno, rkey_names[k]);
+				/* "..." keeps blanks at the ends of a needle or text */
+				if (!ret && k != K_PATTERN && strlen(val) >= 2 && val[0] == '"' &&
+				    val[strlen(val) - 1] == '"') {
+					val[strlen(val) - 1] = '\0';
+					val++;
+				}
 				if (!ret) {
 					if (!p.open) {
 						p.open = true;
@@ -834,6 +853,10 @@ static int try_rules(const struct user_formats *uf, struct parse_ctx *ctx, const
 					parse_note_ts(ctx, ev.ts, zone);
 			}
 		}
+		/* event times are starts (core/event.h): a line written when the
+		 * request ended moves back by its duration */
+		if (r->ts_at_end && ev.ts != LOG_USEC_NONE && ev.dur != EVENT_NO_DURATION)
+			ev.ts -= ev.dur;
 		if (d) {
 			if (!ev.pid)
 				ev.pid = d->pid;

@@ -26,6 +26,9 @@ struct user_formats *user_formats_load(const char *path);
 struct user_formats *user_formats_compile(const char *name, const char *text, size_t len);
 void user_formats_free(struct user_formats *uf);
 size_t user_formats_count(const struct user_formats *uf);
+/* The literal prefilter of rule i (given as `needle` or derived from the
+ * pattern), or NULL if the rule has none; valid until user_formats_free(). */
+const char *user_formats_needle(const struct user_formats *uf, size_t i);
 
 /*
  * Try the user patterns on rec (the whole record, lines joined by '\n');
