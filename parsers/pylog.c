@@ -532,20 +532,20 @@ static bool foreign_start(const char *s, size_t len, const struct tzinfo *tz)
 	return false;
 }
 
-static bool first_line_is_header(struct pylog *st, const char *s, size_t len)
-{
-	struct hdr h;
-	const char *nl = memchr(s, '\n', len);
-	return header_match(s, nl ? (size_t)(nl - s) : len, st->tz, st->last_layout, &h);
-}
-
+/*
+ * rec->s is not valid here (the driver fills it only when the record is
+ * complete), so whether the record began with a header is remembered from
+ * the call that started it.  The first record of an input (or of a resumed
+ * read) was not seen: it is taken to begin with one, as Python's own
+ * records do.
+ */
 static bool pylog_continues(void *state, const struct record *rec, const struct line *ln)
 {
 	struct pylog *st = state;
 	struct hdr h;
 	if (!st->cur_known || st->cur_line != rec->line) {
 		st->cur_line = rec->line;
-		st->cur_is_hdr = first_line_is_header(st, rec->s, rec->len);
+		st->cur_is_hdr = true;
 		st->cur_known = true;
 	}
 	if (header_match(ln->s, ln->len, st->tz, st->last_layout, &h)) {
