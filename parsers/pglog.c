@@ -3,6 +3,7 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/numparse.h"
+#include "parsers/format.h"
 #include "parsers/pgmsg.h"
 #include "core/banned.h"
 
@@ -597,7 +598,9 @@ static int pglog_detect(const struct line *lines, size_t n, const struct parse_o
 		const struct line *ln = &lines[i];
 		struct pg_prefix_fields f;
 		size_t sev_at, msg_at;
-		if (!ln->len || ln->s[0] == '\t')
+		/* continuation lines, and jsonlog records (pg-json's parse_foreign
+		 * takes them from a stderr file), are neither for nor against */
+		if (!ln->len || ln->s[0] == '\t' || ln->s[0] == '{')
 			continue;
 		considered++;
 		if (pg_stderr_find_severity(ln->s, ln->len, &sev_at, &msg_at) == PG_SEV_NONE)

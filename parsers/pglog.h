@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/logtime.h"
-#include "parsers/format.h"
+#include "parsers/parse.h"
 /*
  * PostgreSQL stderr logs (format "pg-stderr"): `<log_line_prefix><SEVERITY>:  <message>`,
  * embedded newlines written as newline + TAB.
@@ -17,6 +17,7 @@
  * the first "[digits", user and database from "user=/db=" or "user@db".
  */
 
+struct format;
 extern const struct format format_pg_stderr;
 
 /* The log_line_prefix values recognised without --pg-prefix, in the order
