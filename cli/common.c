@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/cleanup.h"
 #include "core/numparse.h"
 #include "parsers/format.h"
 #include "parsers/formats.h"
@@ -143,6 +144,8 @@ int out_open(struct out_file *of, const char *path)
 	of->tmp = xmalloc(strlen(path) + 32);
 	snprintf(of->tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
 	of->fp = fopen(of->tmp, "w");
+	if (of->fp)
+		cleanup_register(of->tmp);
 	if (!of->fp) {
 		int e = errno;
 		free(of->path);
@@ -181,6 +184,7 @@ int out_commit(struct out_file *of)
 		ret = error("cannot rename '%s' to '%s': %s", of->tmp, of->path, strerror(errno));
 	if (ret)
 		unlink(of->tmp);
+	cleanup_unregister(of->tmp);
 	free(of->path);
 	free(of->tmp);
 	of->path = of->tmp = NULL;
@@ -194,6 +198,7 @@ void out_abort(struct out_file *of)
 	if (of->fp && of->path) {
 		fclose(of->fp);
 		unlink(of->tmp);
+		cleanup_unregister(of->tmp);
 	}
 	of->fp = NULL;
 	free(of->path);

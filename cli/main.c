@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "core/cleanup.h"
 #include "parsers/format.h"
 #include "core/banned.h"
 
@@ -65,6 +66,7 @@ static const struct command *find_command(const char *name)
 int main(int argc, char **argv)
 {
 	const struct command *c;
+	cleanup_install_handlers();
 	if (argc < 2) {
 		print_main_usage(stderr);
 		return EXIT_USAGE;

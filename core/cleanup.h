@@ -1,0 +1,17 @@
+#ifndef POOLSCOPE_CLEANUP_H
+#define POOLSCOPE_CLEANUP_H
+/*
+ * Temporary files to remove if the program is interrupted (SIGINT, SIGTERM,
+ * SIGHUP, SIGPIPE), so that Ctrl-C never leaves a half-written "x.tmp.123"
+ * beside the real output.  This is the one piece of process-wide mutable
+ * state outside main(): a signal handler has nowhere else to look.
+ *
+ * Paths are copied into a fixed table (no allocation in the handler); at
+ * most CLEANUP_MAX are registered at once, more are refused (returns -1; the
+ * file is then merely not cleaned up on a signal).
+ */
+#define CLEANUP_MAX 64
+void cleanup_install_handlers(void);
+int cleanup_register(const char *path);
+void cleanup_unregister(const char *path);
+#endif
