@@ -931,8 +931,10 @@ static const struct { const char *key; enum stat_key sk; } stat_keys[] = {
 
 /*
  * A Python dict repr or JSON object at s ("{'checked_out': 5, 'status':
- * 'healthy'}"): fills ev, returns the number of known keys found.  Values
- * that are not numbers or strings (True, None, nested) are skipped.
+ * 'healthy'}"): fills ev, returns the number of live counters found
+ * (checked in/out, overflow, waiting, or a status() text), so that a dict
+ * of settings with a 'pool_size' is not taken for a sample.  Values that
+ * are not numbers or strings (True, None, nested) are skipped.
  */
 static int parse_stats_dict(struct parse_ctx *ctx, const char *s, size_t len, struct event *ev)
 {
@@ -978,8 +980,9 @@ static int parse_stats_dict(struct parse_ctx *ctx, const char *s, size_t len, st
 			if (i > len)
 				i = len;
 			if (sk == SK_STATUS) {
-				found++;
-				if (!parse_status_text(s + vs, i - vs, ev))
+				if (parse_status_text(s + vs, i - vs, ev))
+					found++;
+				else
 					ev->text2 = capped_str(ctx, s + vs, i - vs);
 			}
 			i++;
@@ -1004,7 +1007,7 @@ static int parse_stats_dict(struct parse_ctx *ctx, const char *s, size_t len, st
 			while (vl && s[vs + vl - 1] == ' ')
 				vl--;
 			if (read_int(s + vs, vl, 0, &n) == vl && vl) {
-				found++;
+				found += sk != SK_POOL_SIZE;
 				switch ((enum stat_key)sk) {
 				case SK_POOL_SIZE: ev->u.stats.pool_size = n; break;
 				case SK_CHECKED_IN: ev->u.stats.checked_in = n; break;

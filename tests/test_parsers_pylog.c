@@ -402,6 +402,10 @@ static const struct pcase stats_cases[] = {
 	{ "status() text, negative overflow", "2026-11-20 09:00:01,250 - app.core.database_utils - INFO - Pool status: Pool size: 5  Connections in pool: 0 Current Overflow: -5 Current Checked out connections: 0\n",
 	  JD("pool_stats") ",\"label\":\"status\",\"pool_size\":5,\"checked_in\":0,\"checked_out\":0,\"overflow\":-5}\n" },
 	{ "no pool word: not stats", D "config: {'checked_out': 5}\n", "" },
+	{ "settings are not a sample (fixtures startup line)",
+	  "2026-11-26 16:40:27,990 - app.api - INFO - healthapp starting: mode=before settings={\"batch_first_delay_s\": 15.0, \"max_overflow\": 20, \"pool_pre_ping\": true, \"pool_size\": 10, \"pool_timeout\": 3.0}\n", "" },
+	{ "status() alone in a dict", D "pool: {'status': 'Pool size: 5  Connections in pool: 1 Current Overflow: -4 Current Checked out connections: 0'}\n",
+	  JD("pool_stats") ",\"origin\":\"batch\",\"label\":\"pool\",\"pool_size\":5,\"checked_in\":1,\"checked_out\":0,\"overflow\":-4}\n" },
 };
 
 Test(pylog, pool_stat_lines)
@@ -524,4 +528,109 @@ Test(pylog, message_offset_for_other_parsers)
 	cr_assert_str_eq(b + pylog_message_offset(b, strlen(b)),
 			 "127.0.0.1:39244 - \"GET /slow HTTP/1.1\" 500 Internal Server Error");
 	cr_assert_eq(pylog_message_offset("  File \"x\"", 10), 0);
+}
+
+/*
+ * The real captures (fixtures/incident/, fixtures/harness/README.md) against
+ * their ground truth, which the app recorded from SQLAlchemy pool events and
+ * not from the logs: one pool_timeout per failed checkout, one checkout per
+ * pool checkout, one batch_start/batch_end per batch.
+ */
+#include <jansson.h>
+
+struct kind_counts {
+	uint64_t n[EVENT_KIND__COUNT];
+	uint64_t api_timeouts;
+};
+
+static void count_kinds(void *data, const struct event *ev)
+{
+	struct kind_counts *c = data;
+	c->n[ev->kind]++;
+	if (ev->kind == EVENT_POOL_TIMEOUT && ev->origin == ORIGIN_API)
+		c->api_timeouts++;
+}
+
+static void parse_counts(const char *path, struct kind_counts *c, struct source *src)
+{
+	struct parse_opts opts;
+	struct event_sink sink = { count_kinds, c };
+	parse_opts_init(&opts);
+	opts.quiet = true;
+	source_init(src, path);
+	cr_assert_eq(parse_input(path, &opts, src, 0, sink), 0, "%s", path);
+	cr_assert_str_eq(src->format, "pylog", "%s", path);
+	parse_opts_release(&opts);
+}
+
+static int64_t truth_int(json_t *root, const char *a, const char *b)
+{
+	json_t *v = json_object_get(json_object_get(root, a), b);
+	cr_assert(json_is_integer(v), "truth.json: %s.%s", a, b);
+	return json_integer_value(v);
+}
+
+static int64_t count_lines(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int64_t n = 0;
+	cr_assert_eq(test_read_file(path, &sb), 0, "%s", path);
+	for (size_t i = 0; i < sb.len; i++)
+		n += sb.buf[i] == '\n';
+	strbuf_release(&sb);
+	return n;
+}
+
+Test(pylog, incident_fixtures_match_truth)
+{
+	static const char *const runs[] = { "before", "after" };
+	for (size_t r = 0; r < 2; r++) {
+		char dir[256], p[512];
+		struct kind_counts app = { { 0 }, 0 }, pool = { { 0 }, 0 }, console = { { 0 }, 0 };
+		struct source src;
+		json_error_t jerr;
+		json_t *truth;
+		int64_t batches;
+
+		snprintf(dir, sizeof(dir), "%s", test_path("fixtures/incident"));
+		snprintf(p, sizeof(p), "%s/%s/truth.json", dir, runs[r]);
+		truth = json_load_file(p, 0, &jerr);
+		cr_assert(truth, "%s: %s", p, jerr.text);
+
+		snprintf(p, sizeof(p), "%s/%s/app.log", dir, runs[r]);
+		parse_counts(p, &app, &src);
+		cr_expect_eq(src.unparsed, 0, "%s: %llu unparsed", p, (unsigned long long)src.unparsed);
+		source_release(&src);
+		cr_expect_eq((int64_t)app.n[EVENT_POOL_TIMEOUT], truth_int(truth, "pool", "timeouts"),
+			     "%s: %llu timeouts", runs[r], (unsigned long long)app.n[EVENT_POOL_TIMEOUT]);
+		cr_expect_eq((int64_t)app.api_timeouts,
+			     json_integer_value(json_object_get(
+				     json_object_get(json_object_get(truth, "pool"), "timeouts_by_origin"), "api")),
+			     "%s: api timeouts", runs[r]);
+		snprintf(p, sizeof(p), "%s/%s/truth/batches.tsv", dir, runs[r]);
+		batches = count_lines(p) - 1;
+		cr_expect_eq((int64_t)app.n[EVENT_BATCH_START], batches, "%s: batch starts", runs[r]);
+		cr_expect_eq((int64_t)app.n[EVENT_BATCH_END], batches, "%s: batch ends", runs[r]);
+		/* before and after each batch, plus the 5 s monitor's status() lines */
+		cr_expect_geq(app.n[EVENT_POOL_STATS], 2 * (uint64_t)batches + 30, "%s: pool_stats", runs[r]);
+
+		snprintf(p, sizeof(p), "%s/%s/pool.log.gz", dir, runs[r]);
+		parse_counts(p, &pool, &src);
+		cr_expect_eq(src.unparsed, 0, "%s: unparsed", p);
+		source_release(&src);
+		cr_expect_eq((int64_t)pool.n[EVENT_POOL_CHECKOUT], truth_int(truth, "pool", "checkouts"),
+			     "%s: checkouts", runs[r]);
+		cr_expect_eq(pool.n[EVENT_POOL_CHECKIN], pool.n[EVENT_POOL_CHECKOUT], "%s: checkins", runs[r]);
+		cr_expect_eq((int64_t)pool.n[EVENT_POOL_CONNECT], truth_int(truth, "pool", "connects"),
+			     "%s: connects", runs[r]);
+		cr_expect_eq((int64_t)pool.n[EVENT_POOL_CLOSE], truth_int(truth, "pool", "closes"),
+			     "%s: closes", runs[r]);
+
+		/* uvicorn's own handler: the unhandled timeouts, untimed, once each */
+		snprintf(p, sizeof(p), "%s/%s/console/uvicorn-stderr.log", dir, runs[r]);
+		parse_counts(p, &console, &src);
+		source_release(&src);
+		cr_expect_eq(console.n[EVENT_POOL_TIMEOUT], app.n[EVENT_APP_ERROR], "%s: console", runs[r]);
+		json_decref(truth);
+	}
 }
