@@ -17,6 +17,7 @@
 #include "tests/pgtest.h"
 #include "core/strbuf.h"
 #include "parsers/pgsessions.h"
+#include "parsers/reader.h"
 
 struct sample {
 	const char *file;
@@ -278,4 +279,77 @@ Test(pg_samples, fixture_excerpts_agree)
 	expect_subset(&t[2], &t[0], true);
 	for (int i = 0; i < 3; i++)
 		timeline_release(&t[i]);
+}
+
+/*
+ * The captured incident (fixtures/incident/, real PostgreSQL 15 under the
+ * harness): every pool connection the app opened, as SQLAlchemy's connect
+ * events recorded it with its backend pid (truth/pool_events.tsv.gz), is
+ * one pg_connect with that pid in each of the three logs; the two other
+ * sessions are the harness's psql and seed.py.
+ */
+static void check_incident(const char *run, size_t truth_connects)
+{
+	static const char *const logs[] = { "postgresql.log", "postgresql.csv", "postgresql.json" };
+	struct strbuf p = STRBUF_INIT;
+	struct reader *rd;
+	struct line ln;
+	int32_t *pids = NULL;
+	size_t npids = 0, alloc = 0;
+	struct timeline t[3];
+
+	strbuf_addf(&p, "fixtures/incident/%s/truth/pool_events.tsv.gz", run);
+	rd = reader_open(test_path(p.buf), 1 << 20);
+	cr_assert_not_null(rd, "%s missing", p.buf);
+	while (reader_next(rd, &ln) > 0) {
+		/* ts, event, conn_id, backend_pid, ... */
+		const char *f = memchr(ln.s, '\t', ln.len);
+		if (!f || ln.len - (size_t)(f - ln.s) < 9 || memcmp(f, "\tconnect\t", 9))
+			continue;
+		f = memchr(f + 9, '\t', ln.len - (size_t)(f + 9 - ln.s));
+		cr_assert_not_null(f);
+		if (npids == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			pids = realloc(pids, alloc * sizeof(*pids));
+		}
+		pids[npids++] = (int32_t)strtol(f + 1, NULL, 10);
+	}
+	reader_close(rd);
+	cr_assert_eq(npids, truth_connects, "%s: %zu connect rows", run, npids);
+
+	for (int i = 0; i < 3; i++) {
+		char *path;
+		strbuf_reset(&p);
+		strbuf_addf(&p, "fixtures/incident/%s/%s", run, logs[i]);
+		path = strdup(test_path(p.buf));
+		cr_assert_eq(pgt_parse_file(path, NULL, NULL, &t[i]), 0);
+		free(path);
+		cr_expect_eq(t[i].src[0].unparsed, 0, "%s", p.buf);
+		cr_expect_eq(pgt_count(&t[i], EVENT_PG_CONNECT), truth_connects + 2, "%s: %zu", p.buf,
+			     pgt_count(&t[i], EVENT_PG_CONNECT));
+		cr_expect_eq(pgt_count(&t[i], EVENT_PG_DISCONNECT), truth_connects + 2, "%s", p.buf);
+		for (size_t k = 0; k < npids; k++) {
+			bool found = false;
+			for (size_t j = 0; j < t[i].nr && !found; j++)
+				found = t[i].ev[j].kind == EVENT_PG_CONNECT && t[i].ev[j].pid == pids[k];
+			cr_expect(found, "%s: no pg_connect for backend pid %d", p.buf, pids[k]);
+		}
+	}
+	expect_subset(&t[0], &t[1], true);
+	expect_subset(&t[1], &t[2], true);
+	expect_subset(&t[2], &t[0], true);
+	for (int i = 0; i < 3; i++)
+		timeline_release(&t[i]);
+	free(pids);
+	strbuf_release(&p);
+}
+
+Test(pg_incident, before_connections_match_truth)
+{
+	check_incident("before", 160);
+}
+
+Test(pg_incident, after_connections_match_truth)
+{
+	check_incident("after", 72);
 }
