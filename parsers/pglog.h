@@ -15,6 +15,12 @@
  * line no known prefix fits but that starts with a timestamp and has a
  * severity is still read, by a generic matcher: time at the start, pid from
  * the first "[digits", user and database from "user=/db=" or "user@db".
+ *
+ * Prefixes of the same shape cannot be told apart from the lines alone:
+ * '%m [%p] %q%a@%d ' is read as Debian's '%m [%p] %q%u@%d ' (the
+ * application name taken for the user) unless given with --pg-prefix.
+ * Times whose zone PostgreSQL prints as an abbreviation we do not read
+ * (CET, EDT) are read in --tz.
  */
 
 struct format;
