@@ -65,7 +65,8 @@ void pg_session_peak(const struct event *ev, size_t n, struct pg_session_peak *o
 		ALLOC_GROW(refs, nrefs + 1, refs_alloc);
 		refs[nrefs++] = (struct ref){ e->src, e->pid, i, e->ts };
 	}
-	qsort(refs, nrefs, sizeof(*refs), cmp_ref);
+	if (nrefs) /* qsort(NULL, 0) is undefined */
+		qsort(refs, nrefs, sizeof(*refs), cmp_ref);
 
 #define ADD_SPAN(a, b)                                                    \
 	do {                                                              \
@@ -117,7 +118,8 @@ void pg_session_peak(const struct event *ev, size_t n, struct pg_session_peak *o
 	}
 #undef ADD_SPAN
 
-	qsort(edges, nedges, sizeof(*edges), cmp_edge);
+	if (nedges)
+		qsort(edges, nedges, sizeof(*edges), cmp_edge);
 	for (size_t i = 0; i < nedges; i++) {
 		cur += edges[i].delta;
 		if (cur > out->peak) {
