@@ -41,7 +41,7 @@ enum event_kind {
 	EVENT_PG_SLOW_STATEMENT, /* dur = statement duration; text = statement (truncated) */
 	EVENT_PG_LOCK_WAIT,    /* dur = waited so far; text2 = "waiting"|"acquired"|"deadlock" */
 	EVENT_PG_CANCEL,       /* text = reason ("statement timeout", "lock timeout", "user request", "idle-in-transaction timeout") */
-	EVENT_PG_ERROR,        /* other ERROR/FATAL/PANIC; text = message, text2 = SQLSTATE */
+	EVENT_PG_ERROR,        /* other ERROR/FATAL/PANIC; text = message, text2 = severity, u.pg.sqlstate */
 	EVENT_KIND__COUNT
 };
 

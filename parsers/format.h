@@ -40,7 +40,6 @@ const struct format *format_find(const char *name);
 /* Detect the format of a sample of lines; NULL if nothing fits. */
 const struct format *format_detect(const struct line *lines, size_t n,
 				   const struct parse_opts *opts, int *score);
-#endif
 
 /*
  * A line wrapper (journald short-iso, Docker json-file): detected from the
@@ -56,3 +55,4 @@ struct wrapper {
 	bool (*unwrap)(const struct line *in, struct strbuf *out, log_usec *ts, int32_t *pid);
 };
 extern const struct wrapper *const wrapper_registry[];
+#endif

@@ -185,6 +185,9 @@ static void feed_line(struct driver *d, const struct line *in)
 			ln = &inner;
 		}
 	}
+	/* the record so far, as continues() sees it (buf moves as it grows) */
+	d->cur.s = d->rec.buf;
+	d->cur.len = d->rec.len;
 	if (d->have_rec && d->fmt && d->fmt->continues &&
 	    d->fmt->continues(d->state, &d->cur, ln)) {
 		if (d->rec.len + ln->len + 1 <= d->ctx.opts->max_record) {

@@ -605,6 +605,10 @@ static int pglog_detect(const struct line *lines, size_t n, const struct parse_o
 		considered++;
 		if (pg_stderr_find_severity(ln->s, ln->len, &sev_at, &msg_at) == PG_SEV_NONE)
 			continue;
+		/* an empty prefix gives no time: uvicorn's "INFO:     ..." lines
+		 * must not make an access log look like PostgreSQL's */
+		if (sev_at == 0)
+			continue;
 		switch (recognise(st, ln->s, sev_at, &f)) {
 		case 2: known++; /* fall through */
 		case 1: matched++; break;
