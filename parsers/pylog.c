@@ -1040,8 +1040,10 @@ static bool mentions_pool(const char *s, size_t len)
 	return find_str(s, len, "ool") || find_str(s, len, "OOL");
 }
 
+static uint8_t origin_of(const struct view *v, bool app_error);
+
 static bool classify_stats(struct parse_ctx *ctx, const struct view *v, const struct record *rec,
-			   struct rec_events *re, uint8_t origin_hint)
+			   struct rec_events *re)
 {
 	const char *s = v->first, *brace;
 	size_t len = v->flen;
@@ -1058,7 +1060,7 @@ static bool classify_stats(struct parse_ctx *ctx, const struct view *v, const st
 	} else {
 		return false;
 	}
-	ev.origin = origin_hint;
+	ev.origin = origin_of(v, false);
 	if (find_str(s, len, "before batch")) {
 		ev.text = "before batch";
 		ev.origin = ORIGIN_BATCH;
@@ -1246,7 +1248,7 @@ static bool classify(struct parse_ctx *ctx, const struct view *v, const struct r
 	classify_failure(ctx, v, rec, re);
 	if (re->n)
 		return true;
-	if (classify_stats(ctx, v, rec, re, origin_of(v, false)))
+	if (classify_stats(ctx, v, rec, re))
 		return true;
 	if (access_like(v->first, v->flen))
 		return false;
