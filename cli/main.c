@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "core/cleanup.h"
 #include "parsers/format.h"
+#include "parsers/formats.h"
 #include "core/banned.h"
 
 /* The command table (after git.c): one row per subcommand, in help order. */
@@ -86,6 +87,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[2], "formats"))
 			return help_formats();
+		if (!strcmp(argv[2], "formats-file")) {
+			fputs(user_formats_help, stdout);
+			return EXIT_OK;
+		}
 		c = find_command(argv[2]);
 		if (!c) {
 			fprintf(stderr, "error: no command or topic '%s'\n", argv[2]);

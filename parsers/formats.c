@@ -28,6 +28,31 @@
  * with '_' are ignored helpers.
  */
 
+const char user_formats_help[] =
+	"The formats file (--formats FILE) maps an application's own log wording to\n"
+	"events with PCRE2 patterns.  Every record is offered to its rules, in order,\n"
+	"before the input's own format; the first match emits one event.\n"
+	"\n"
+	"  # comment\n"
+	"  [worker-begin]                          a rule (the name is free text)\n"
+	"  kind = batch_start                      an event kind (poolscope help formats)\n"
+	"  pattern = BEGIN batch=(?<name>\\w+) size=(?<entries>\\d+)\n"
+	"  needle = BEGIN batch=                   optional literal prefilter\n"
+	"  ts_format = %d/%m/%Y %H:%M:%S.%f        optional, for a (?<ts>...) group\n"
+	"  ts_at = end                             optional: the time is the end of dur\n"
+	"  origin = batch                          optional: api | batch\n"
+	"  text = LABEL                            optional constant text / text2\n"
+	"\n"
+	"  pool_stats in_use=(?<checked_out>\\d+)   one-line form: KIND PATTERN\n"
+	"\n"
+	"Groups: ts pid conn dur_s dur_ms dur_us origin text text2; pool_timeout:\n"
+	"pool_size max_overflow timeout_s; pool_stats: pool_size checked_in checked_out\n"
+	"overflow waiting label status; http_request: status bytes path method;\n"
+	"batch_*: name entries processed connections commits; names starting with _\n"
+	"are ignored.  Without a ts group the record's leading timestamp is used.\n"
+	"Errors name FILE:LINE (and the offset in a bad pattern).\n"
+	"Full description: docs/formats-file.md; example: fixtures/formats/example.formats\n";
+
 /* Which union member (and so which groups) an event kind uses. */
 enum payload { PL_NONE = 1, PL_TIMEOUT = 2, PL_STATS = 4, PL_HTTP = 8, PL_BATCH = 16, PL_PG = 32 };
 #define PL_ANY 0x3f

@@ -19,6 +19,9 @@
  */
 struct user_formats;
 
+/* `poolscope help formats-file`: the syntax in brief (docs/formats-file.md). */
+extern const char user_formats_help[];
+
 /* Compile FILE; NULL after error() naming file, line and offset. */
 struct user_formats *user_formats_load(const char *path);
 /* Compile rules from text[0..len); `name` stands for the file in error
