@@ -533,19 +533,19 @@ static bool foreign_start(const char *s, size_t len, const struct tzinfo *tz)
 }
 
 /*
- * rec->s is not valid here (the driver fills it only when the record is
- * complete), so whether the record began with a header is remembered from
- * the call that started it.  The first record of an input (or of a resumed
- * read) was not seen: it is taken to begin with one, as Python's own
- * records do.
+ * Whether the record began with a header is remembered from the call that
+ * started it; only the first record of an input (or of a resumed read) is
+ * looked at in rec->s, the record so far.
  */
 static bool pylog_continues(void *state, const struct record *rec, const struct line *ln)
 {
 	struct pylog *st = state;
 	struct hdr h;
 	if (!st->cur_known || st->cur_line != rec->line) {
+		const char *nl = rec->s ? memchr(rec->s, '\n', rec->len) : NULL;
 		st->cur_line = rec->line;
-		st->cur_is_hdr = true;
+		st->cur_is_hdr = !rec->s || header_match(rec->s, nl ? (size_t)(nl - rec->s) : rec->len,
+							 st->tz, st->last_layout, &h);
 		st->cur_known = true;
 	}
 	if (header_match(ln->s, ln->len, st->tz, st->last_layout, &h)) {

@@ -2,6 +2,7 @@
 #define POOLSCOPE_PYLOG_H
 #include <stddef.h>
 #include <stdint.h>
+#include "parsers/format.h"
 /*
  * Python `logging` application logs (format "pylog"): the common layouts
  * (asctime - name - level - message, basicConfig's LEVEL:name:message,
@@ -11,9 +12,6 @@
  * (once per record, duplicate handlers counted once), pool-stat lines, app
  * errors, batch start/end lines of the aggregation worker.
  */
-/* (format.h is not included here: its wrapper part sits outside its include
- * guard, so a second inclusion does not compile.) */
-struct format;
 extern const struct format format_pylog;
 
 /*

@@ -634,3 +634,26 @@ Test(pylog, incident_fixtures_match_truth)
 		json_decref(truth);
 	}
 }
+
+/* No logging configured: logger.exception() goes to lastResort as a bare
+ * message plus traceback (reference 2.2, last variant).  The record is
+ * glued by its traceback lines; junk lines stay apart. */
+Test(pylog, last_resort_bare_records)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct source src;
+	run_text("checkout failed\n"
+		 "Traceback (most recent call last):\n"
+		 "  File \"/usr/lib/python3/dist-packages/sqlalchemy/pool/impl.py\", line 134, in _do_get\n"
+		 "    raise exc.TimeoutError(\n"
+		 "sqlalchemy.exc.TimeoutError: QueuePool limit of size 3 overflow 2 reached, connection timed out, timeout 0.00\n"
+		 "some junk\n"
+		 "more junk\n",
+		 "pylog", &out, &src);
+	cr_assert_str_eq(out.buf,
+		"{\"ts\":null,\"kind\":\"pool_timeout\",\"src\":\"t\",\"line\":1,\"pool_class\":\"QueuePool\",\"pool_size\":3,\"max_overflow\":2,\"timeout\":0}\n");
+	cr_assert_eq(src.records, 3);
+	cr_assert_eq(src.by_reason[UNPARSED_UNKNOWN_LAYOUT], 2);
+	source_release(&src);
+	strbuf_release(&out);
+}
