@@ -130,13 +130,13 @@ static void idle_put(struct pool *p, uint32_t conn)
 		uint32_t na = p->idle_alloc ? p->idle_alloc * 2 : 16;
 		uint32_t *n = xmalloc(na * sizeof(*n));
 		for (uint32_t i = 0; i < p->idle_nr; i++)
-			n[i] = p->idle[(p->idle_head + i) % p->idle_alloc];
+			n[i] = p->idle[(p->idle_head + i) & (p->idle_alloc - 1)];
 		free(p->idle);
 		p->idle = n;
 		p->idle_alloc = na;
 		p->idle_head = 0;
 	}
-	p->idle[(p->idle_head + p->idle_nr) % p->idle_alloc] = conn;
+	p->idle[(p->idle_head + p->idle_nr) & (p->idle_alloc - 1)] = conn;
 	p->idle_nr++;
 	p->conn_state[conn] = POOL_CONN_IDLE;
 }
@@ -148,10 +148,10 @@ static uint32_t idle_get(struct pool *p)
 	if (!p->idle_nr)
 		BUG("pool: get from an empty idle queue");
 	if (p->cfg.use_lifo) {
-		conn = p->idle[(p->idle_head + p->idle_nr - 1) % p->idle_alloc];
+		conn = p->idle[(p->idle_head + p->idle_nr - 1) & (p->idle_alloc - 1)];
 	} else {
 		conn = p->idle[p->idle_head];
-		p->idle_head = (p->idle_head + 1) % p->idle_alloc;
+		p->idle_head = (p->idle_head + 1) & (p->idle_alloc - 1);
 	}
 	p->idle_nr--;
 	if (p->conn_state[conn] != POOL_CONN_IDLE)
@@ -403,6 +403,13 @@ void pool_checkin(struct pool *p, log_usec now, uint32_t conn, struct pool_resul
 			p->c.handoffs++;
 			p->c.checkouts++;
 			res->outcome = POOL_HANDED;
+			/* the waiter's checkout goes through get_connection() too */
+			if (p->cfg.recycle_usec >= 0 &&
+			    now - p->conn_born[conn] > p->cfg.recycle_usec) {
+				res->recycled = true;
+				p->conn_born[conn] = now;
+				p->c.recycles++;
+			}
 			pool_check(p);
 			return;
 		}

@@ -92,7 +92,7 @@ struct pool_wait {
 struct pool_result {
 	enum pool_outcome outcome;
 	uint32_t conn;        /* the connection concerned, where one is */
-	bool recycled;        /* GOT_IDLE: older than recycle; caller reconnects */
+	bool recycled;        /* GOT_IDLE, HANDED: older than recycle; caller reconnects */
 	struct pool_wait wait; /* MUST_WAIT: own handle; QUEUED_NOTIFY: the woken one */
 	uint64_t waiter_id;   /* HANDED, QUEUED_NOTIFY: who */
 	log_usec deadline;    /* MUST_WAIT */
@@ -139,7 +139,7 @@ struct pool {
 	int32_t waiters;         /* waiting + notified */
 	/* idle records: a ring of connection ids */
 	uint32_t *idle;          /* owned */
-	uint32_t idle_head, idle_nr, idle_alloc;
+	uint32_t idle_head, idle_nr, idle_alloc; /* idle_alloc: a power of two */
 	/* connections */
 	uint8_t *conn_state;     /* owned: enum pool_conn_state by id */
 	log_usec *conn_born;     /* owned: connect time (recycle) */
