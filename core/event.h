@@ -27,7 +27,9 @@ enum event_kind {
 	EVENT_POOL_DISPOSE,    /* "Pool disposed" / "Pool recreating" */
 	/* pool failures and samples, any pool (QueuePool, HikariCP, PgBouncer) */
 	EVENT_POOL_TIMEOUT,    /* u.timeout; text = pool class/name */
-	EVENT_POOL_STATS,      /* u.stats; text = label ("before batch", "status") */
+	EVENT_POOL_STATS,      /* u.stats; text = label ("before batch", "status"; the pool
+				  name for HikariCP, "pgbouncer" for PgBouncer, whose
+				  dur = average client wait in the stats period) */
 	/* HTTP */
 	EVENT_HTTP_REQUEST,    /* u.http; text = path, text2 = method; dur = latency or -1 */
 	EVENT_APP_ERROR,       /* an unhandled exception record ("Exception in ASGI application") */
@@ -58,6 +60,9 @@ enum event_origin {
 #define EVENT_F_SIMULATED   0x0002u /* produced by the replay model */
 #define EVENT_F_LIVE        0x0004u /* produced by a live replay */
 #define EVENT_F_LATE_OK     0x0008u /* replay: waiter that connected at its deadline */
+/* dur is a lower bound: gunicorn restarts its clock on a 500 from an
+ * unhandled exception, so the pool wait is not in it (parsers/access.h) */
+#define EVENT_F_DUR_PARTIAL 0x0010u
 
 #define EVENT_NO_DURATION INT64_MIN
 

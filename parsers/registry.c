@@ -9,12 +9,18 @@
  * Each parser file exports its `const struct format format_<name>`.
  */
 
+/* parsers/pg*.c */
 extern const struct format format_pg_stderr, format_pg_csv, format_pg_json;
+/* parsers/access.c */
+extern const struct format format_uvicorn_access, format_gunicorn_access, format_nginx_access;
 
 const struct format *const format_registry[] = {
 	&format_pg_csv,
 	&format_pg_json,
 	&format_pg_stderr,
+	&format_uvicorn_access,
+	&format_gunicorn_access,
+	&format_nginx_access,
 	&format_pylog,
 	NULL
 };

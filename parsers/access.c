@@ -1,0 +1,631 @@
+#include "parsers/access.h"
+#include <string.h>
+#include "core/numparse.h"
+#include "parsers/format.h"
+#include "core/banned.h"
+
+/*
+ * Access lines are scanned by hand rather than with PCRE2: they are the
+ * bulk of an access log and the mixed-stream fallback runs this on every
+ * line of an app log that its own parser did not take, so the common
+ * "not an access line" answer must cost one memchr() for '"' plus a look at
+ * the two or three bytes before it.  The shapes are documented in access.h.
+ */
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit(s[i]))
+			return false;
+	return true;
+}
+
+/* memrchr() is a GNU extension */
+static const char *last_byte(const char *s, int c, size_t n)
+{
+	while (n--)
+		if (s[n] == (char)c)
+			return s + n;
+	return NULL;
+}
+
+static void line_init(struct access_line *al)
+{
+	memset(al, 0, sizeof(*al));
+	al->logged = LOG_USEC_NONE;
+	al->bytes = -1;
+	al->dur = EVENT_NO_DURATION;
+}
+
+/* "METHOD TARGET HTTP/1.1" -> method, target (version dropped), path_len.
+ * Returns true if the line had a method and an HTTP version. */
+static bool split_request(const char *r, size_t n, struct access_line *al)
+{
+	const char *sp = memchr(r, ' ', n);
+	const char *qm;
+	bool version = false;
+
+	al->method = NULL;
+	al->method_len = 0;
+	al->target = r;
+	al->target_len = n;
+	if (sp && sp > r) {
+		bool token = true;
+		for (const char *p = r; p < sp; p++)
+			if (!((*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_')) {
+				token = false;
+				break;
+			}
+		if (token) {
+			size_t i;
+			al->method = r;
+			al->method_len = (size_t)(sp - r);
+			al->target = sp + 1;
+			al->target_len = n - al->method_len - 1;
+			for (i = al->target_len; i > 0; i--)
+				if (al->target[i - 1] == ' ')
+					break;
+			if (i > 0 && al->target_len - i >= 5 && !memcmp(al->target + i, "HTTP/", 5)) {
+				al->target_len = i - 1;
+				version = true;
+			}
+		}
+	}
+	qm = memchr(al->target, '?', al->target_len);
+	al->path_len = qm ? (size_t)(qm - al->target) : al->target_len;
+	return al->method && version;
+}
+
+/* The closing '"' at or after p that is not preceded by an odd run of
+ * backslashes, or NULL. */
+static const char *close_quote(const char *p, const char *end)
+{
+	const char *start = p;
+	while (p < end) {
+		const char *q = memchr(p, '"', (size_t)(end - p));
+		size_t bs = 0;
+		if (!q)
+			return NULL;
+		for (const char *b = q; b > start && b[-1] == '\\'; b--)
+			bs++;
+		if (!(bs & 1))
+			return q;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+/* A "[1234]" token in s[0..n): the pid, else 0. */
+static int32_t bracket_pid(const char *s, size_t n)
+{
+	for (const char *p = memchr(s, '[', n); p; p = memchr(p, '[', (size_t)(s + n - p))) {
+		const char *e = memchr(p, ']', (size_t)(s + n - p));
+		int64_t v;
+		p++;
+		if (!e)
+			break;
+		if (e - p >= 1 && e - p <= 9 && !parse_i64_n(p, (size_t)(e - p), &v) && v > 0)
+			return (int32_t)v;
+	}
+	return 0;
+}
+
+/* ---- uvicorn: [PREFIX]CLIENT - "REQUEST" STATUS[ PHRASE] ---- */
+
+static bool scan_uvicorn(const char *s, size_t len, size_t q, const struct tzinfo *tz,
+			 struct access_line *al)
+{
+	const char *close;
+	size_t c, ce, cs, plen;
+
+	/* uvicorn does not escape the raw query, but a status phrase never
+	 * holds a quote: the request ends at the last '"' */
+	close = last_byte(s + q + 1, '"', len - q - 1);
+	if (!close)
+		return false;
+	c = (size_t)(close - s);
+	if (c + 5 > len || s[c + 1] != ' ' || !all_digits(s + c + 2, 3) ||
+	    (c + 5 < len && s[c + 5] != ' '))
+		return false;
+	if (!split_request(s + q + 1, c - q - 1, al))
+		return false;
+	al->status = (s[c + 2] - '0') * 100 + (s[c + 3] - '0') * 10 + (s[c + 4] - '0');
+
+	/* CLIENT is "host:port" or empty */
+	if (q == 2) {
+		ce = cs = 0;
+	} else {
+		ce = q - 3;
+		cs = ce;
+		while (cs > 0 && s[cs - 1] != ' ')
+			cs--;
+	}
+	if (cs < ce) {
+		const char *colon = last_byte(s + cs, ':', ce - cs);
+		if (!colon || !all_digits(colon + 1, (size_t)(s + ce - colon - 1)))
+			return false;
+	}
+	plen = cs;
+	if (plen) {
+		size_t p0 = s[0] == '[' ? 1 : 0;
+		if (plen > p0 && is_digit(s[p0]) &&
+		    !logtime_parse(s + p0, plen - p0, tz, &al->logged, &al->had_zone))
+			al->logged = LOG_USEC_NONE;
+		al->pid = bracket_pid(s, plen);
+	}
+	al->layout = ACCESS_UVICORN;
+	return true;
+}
+
+/* ---- combined: HOST IDENT USER [TIME] "REQUEST" STATUS BYTES ... ---- */
+
+/* Duration candidates, most precise last (higher rank wins). */
+enum dur_rank {
+	DUR_NONE = 0,
+	DUR_T,        /* gunicorn T=, whole seconds, truncated */
+	DUR_M,        /* gunicorn M=, integer ms */
+	DUR_RT,       /* nginx rt= / request_time=, ms resolution */
+	DUR_BARE_INT, /* a bare integer: gunicorn %(D)s, µs */
+	DUR_BARE_DEC, /* a bare decimal: gunicorn %(L)s or nginx $request_time */
+	DUR_L,        /* gunicorn L=, "%d.%06d" seconds */
+	DUR_D,        /* gunicorn D=, µs */
+};
+
+struct tail {
+	enum dur_rank rank;
+	int64_t dur;
+	int gunicorn, nginx; /* evidence for each family */
+	bool had_bare_int, had_bare_dec;
+};
+
+static void tail_pick(struct tail *t, enum dur_rank rank, int64_t usec)
+{
+	if (rank > t->rank) {
+		t->rank = rank;
+		t->dur = usec;
+	}
+}
+
+static bool key_is(const char *k, size_t kn, const char *want)
+{
+	return strlen(want) == kn && !memcmp(k, want, kn);
+}
+
+static void tail_keyval(struct tail *t, const char *k, size_t kn, const char *v, size_t vn)
+{
+	int64_t x;
+	if (!vn || !is_digit(v[0]))
+		goto mark; /* "-": no upstream, or a junk value */
+	if (key_is(k, kn, "D")) {
+		if (!parse_i64_n(v, vn, &x))
+			tail_pick(t, DUR_D, x);
+	} else if (key_is(k, kn, "L")) {
+		if (!parse_decimal_usec_n(v, vn, USEC_PER_SEC, &x))
+			tail_pick(t, DUR_L, x);
+	} else if (key_is(k, kn, "M")) {
+		if (!parse_i64_n(v, vn, &x) && x <= INT64_MAX / 1000)
+			tail_pick(t, DUR_M, x * 1000);
+	} else if (key_is(k, kn, "T")) {
+		if (!parse_i64_n(v, vn, &x) && x <= INT64_MAX / USEC_PER_SEC)
+			tail_pick(t, DUR_T, x * USEC_PER_SEC);
+	} else if (key_is(k, kn, "rt") || key_is(k, kn, "request_time")) {
+		if (!parse_decimal_usec_n(v, vn, USEC_PER_SEC, &x))
+			tail_pick(t, DUR_RT, x);
+	}
+mark:
+	if (key_is(k, kn, "D") || key_is(k, kn, "L") || key_is(k, kn, "M") || key_is(k, kn, "T"))
+		t->gunicorn++;
+	else if (key_is(k, kn, "rt") || key_is(k, kn, "request_time") || key_is(k, kn, "urt") ||
+		 key_is(k, kn, "uct") || key_is(k, kn, "uht") ||
+		 (kn > 9 && !memcmp(k, "upstream_", 9)))
+		t->nginx++;
+}
+
+static void tail_bare(struct tail *t, const char *v, size_t vn)
+{
+	const char *dot = memchr(v, '.', vn);
+	int64_t x;
+	if (!dot) {
+		if (t->had_bare_int || parse_i64_n(v, vn, &x) || !is_digit(v[0]))
+			return;
+		t->had_bare_int = true;
+		t->gunicorn++;
+		tail_pick(t, DUR_BARE_INT, x);
+		return;
+	}
+	if (t->had_bare_dec || parse_decimal_usec_n(v, vn, USEC_PER_SEC, &x))
+		return;
+	t->had_bare_dec = true;
+	/* gunicorn's %(L)s always has 6 decimals, nginx's $request_time 3 */
+	if (vn - (size_t)(dot - v) - 1 == 6)
+		t->gunicorn++;
+	else if (vn - (size_t)(dot - v) - 1 == 3)
+		t->nginx++;
+	tail_pick(t, DUR_BARE_DEC, x);
+}
+
+/* Everything after BYTES: quoted atoms (referer, user agent, more), then
+ * key=value or bare duration atoms. */
+static void scan_tail(const char *p, const char *end, struct tail *t, struct access_line *al)
+{
+	int nquoted = 0;
+	bool ref_dash = false, ua_dash = false;
+	while (p < end) {
+		const char *start, *eq;
+		if (*p == ' ' || *p == '\t') {
+			p++;
+			continue;
+		}
+		if (*p == '"') {
+			const char *q = close_quote(p + 1, end);
+			if (!q)
+				return; /* cut-off line: nothing reliable after it */
+			nquoted++;
+			if (nquoted == 1)
+				ref_dash = q - p == 2 && p[1] == '-';
+			else if (nquoted == 2)
+				ua_dash = q - p == 2 && p[1] == '-';
+			p = q + 1;
+			continue;
+		}
+		start = p;
+		while (p < end && *p != ' ' && *p != '\t' && *p != '"')
+			p++;
+		eq = memchr(start, '=', (size_t)(p - start));
+		if (eq && p < end && *p == '"' && p == eq + 1) {
+			/* key="value" */
+			const char *q = close_quote(p + 1, end);
+			if (!q)
+				return;
+			tail_keyval(t, start, (size_t)(eq - start), p + 1, (size_t)(q - p - 1));
+			p = q + 1;
+		} else if (eq) {
+			tail_keyval(t, start, (size_t)(eq - start), eq + 1, (size_t)(p - eq - 1));
+		} else if (p > start) {
+			tail_bare(t, start, (size_t)(p - start));
+		}
+	}
+	al->bare_environ = nquoted >= 2 && ref_dash && ua_dash;
+}
+
+static bool scan_combined(const char *s, size_t len, size_t q, const struct tzinfo *tz,
+			  struct access_line *al)
+{
+	const char *lb, *end = s + len, *p, *close = NULL;
+	size_t tl;
+	struct tail t;
+
+	/* [TIME] right before the request */
+	lb = last_byte(s, '[', q - 2);
+	if (!lb || lb - s < 2 || lb[-1] != ' ')
+		return false;
+	tl = (size_t)(s + q - 2 - lb - 1);
+	if (!tl || logtime_parse(lb + 1, tl, tz, &al->logged, &al->had_zone) != tl)
+		return false;
+
+	/* the request ends at the first unescaped '"' followed by " STATUS " */
+	for (p = s + q + 1; (p = close_quote(p, end)) != NULL; p++)
+		if (end - p >= 6 && p[1] == ' ' && all_digits(p + 2, 3) && p[5] == ' ') {
+			close = p;
+			break;
+		}
+	if (!close)
+		return false;
+	split_request(s + q + 1, (size_t)(close - s - q - 1), al);
+	al->status = (close[2] - '0') * 100 + (close[3] - '0') * 10 + (close[4] - '0');
+
+	/* BYTES: digits or "-" */
+	p = close + 6;
+	{
+		const char *b = p;
+		int64_t v;
+		while (p < end && *p != ' ')
+			p++;
+		if (p - b == 1 && *b == '-')
+			al->bytes = -1;
+		else if (b < p && is_digit(*b) && !parse_i64_n(b, (size_t)(p - b), &v))
+			al->bytes = v;
+		else
+			return false;
+	}
+
+	memset(&t, 0, sizeof(t));
+	scan_tail(p, end, &t, al);
+	if (t.rank != DUR_NONE && t.dur >= 0)
+		al->dur = t.dur;
+	if (t.gunicorn > t.nginx)
+		al->family = ACCESS_FAMILY_GUNICORN;
+	else if (t.nginx > t.gunicorn)
+		al->family = ACCESS_FAMILY_NGINX;
+	al->layout = ACCESS_COMBINED;
+	return true;
+}
+
+bool access_scan(const char *s, size_t len, const struct tzinfo *tz, struct access_line *al)
+{
+	const char *q;
+	size_t qi;
+
+	line_init(al);
+	/* "599 " (uvicorn, a code without phrase) and CRLF leave trailing junk */
+	while (len && (s[len - 1] == '\r' || s[len - 1] == ' '))
+		len--;
+	if (len < 12)
+		return false;
+	q = memchr(s, '"', len);
+	if (!q)
+		return false;
+	qi = (size_t)(q - s);
+	if (qi >= 2 && s[qi - 1] == ' ' && s[qi - 2] == ']')
+		return scan_combined(s, len, qi, tz, al);
+	if (qi >= 2 && s[qi - 1] == ' ' && s[qi - 2] == '-' && (qi == 2 || s[qi - 3] == ' '))
+		return scan_uvicorn(s, len, qi, tz, al);
+	return false;
+}
+
+bool access_line_is(const char *s, size_t len)
+{
+	struct access_line al;
+	return access_scan(s, len, NULL, &al);
+}
+
+/* ---- events ---- */
+
+/* Copy the path, reading gunicorn's `\"` as `"`. */
+static const char *path_copy(struct parse_ctx *ctx, const char *s, size_t n)
+{
+	char *out, *o;
+	if (!memchr(s, '\\', n))
+		return parse_str(ctx, s, n);
+	o = out = arena_alloc(&ctx->scratch, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n && s[i + 1] == '"')
+			i++;
+		*o++ = s[i];
+	}
+	*o = '\0';
+	return out;
+}
+
+static void emit_line(struct parse_ctx *ctx, const struct access_line *al,
+		      enum access_family file_family)
+{
+	struct event ev;
+	enum access_family fam = al->family ? al->family : file_family;
+
+	event_init(&ev, EVENT_HTTP_REQUEST);
+	ev.u.http.status = al->status;
+	ev.u.http.bytes = al->bytes;
+	ev.dur = al->dur;
+	ev.pid = al->pid;
+	if (al->method) {
+		ev.text = path_copy(ctx, al->target, al->path_len);
+		ev.text2 = parse_str(ctx, al->method, al->method_len);
+	} else {
+		ev.text = path_copy(ctx, al->target, al->target_len);
+	}
+	if (al->logged != LOG_USEC_NONE) {
+		parse_note_ts(ctx, al->logged, al->had_zone);
+		ev.ts = al->logged;
+		/* combined formats log at the end of the request */
+		if (al->layout == ACCESS_COMBINED && al->dur != EVENT_NO_DURATION)
+			ev.ts -= al->dur;
+	}
+	if (al->layout == ACCESS_COMBINED && fam == ACCESS_FAMILY_GUNICORN && al->status == 500 &&
+	    al->dur != EVENT_NO_DURATION && al->bare_environ)
+		ev.flags |= EVENT_F_DUR_PARTIAL;
+	parse_emit(ctx, &ev);
+}
+
+/* Copy s without ANSI CSI sequences (uvicorn colours its access lines when
+ * stdout is a terminal; `script`, `docker run -t` capture them). */
+static const char *strip_ansi(struct parse_ctx *ctx, const char *s, size_t *len)
+{
+	char *out = arena_alloc(&ctx->scratch, *len + 1), *o = out;
+	for (size_t i = 0; i < *len; i++) {
+		if (s[i] == '\x1b' && i + 1 < *len && s[i + 1] == '[') {
+			i += 2;
+			while (i < *len && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e))
+				i++;
+			continue;
+		}
+		*o++ = s[i];
+	}
+	*o = '\0';
+	*len = (size_t)(o - out);
+	return out;
+}
+
+static enum unparsed_reason parse_family(struct parse_ctx *ctx, const struct record *rec,
+					 enum access_family fam)
+{
+	struct access_line al;
+	const char *s = rec->s;
+	size_t len = rec->len;
+
+	if (rec->nlines != 1 || (rec->flags & LINE_F_NUL))
+		return UNPARSED_UNKNOWN_LAYOUT;
+	if (memchr(s, '\x1b', len))
+		s = strip_ansi(ctx, s, &len);
+	if (!access_scan(s, len, &ctx->opts->tz, &al))
+		return UNPARSED_UNKNOWN_LAYOUT;
+	emit_line(ctx, &al, fam);
+	return UNPARSED_NONE;
+}
+
+enum unparsed_reason access_parse_record(struct parse_ctx *ctx, const struct record *rec)
+{
+	/* cheap rejection before anything else: no quote, no access line */
+	if (!memchr(rec->s, '"', rec->len))
+		return UNPARSED_UNKNOWN_LAYOUT;
+	return parse_family(ctx, rec, ACCESS_FAMILY_UNKNOWN);
+}
+
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+static enum unparsed_reason parse_own(struct parse_ctx *ctx, const struct record *rec,
+				      enum access_family fam)
+{
+	enum unparsed_reason r = parse_family(ctx, rec, fam);
+	if (r != UNPARSED_NONE && rec->nlines == 1 && blank(rec->s, rec->len))
+		return UNPARSED_NONE;
+	return r;
+}
+
+static enum unparsed_reason parse_uvicorn(void *state, struct parse_ctx *ctx,
+					  const struct record *rec)
+{
+	return parse_own(ctx, rec, ACCESS_FAMILY_UNKNOWN);
+}
+
+static enum unparsed_reason parse_gunicorn(void *state, struct parse_ctx *ctx,
+					   const struct record *rec)
+{
+	return parse_own(ctx, rec, ACCESS_FAMILY_GUNICORN);
+}
+
+static enum unparsed_reason parse_nginx(void *state, struct parse_ctx *ctx,
+					const struct record *rec)
+{
+	return parse_own(ctx, rec, ACCESS_FAMILY_NGINX);
+}
+
+/*
+ * Access logs often share a stream with the server's error log (uvicorn
+ * writes both to a terminal or one docker log; `gunicorn --access-logfile -`
+ * too).  Glue the error log's traceback lines to the record they follow so
+ * that the mixed-stream fallback hands the app-log parser whole records.
+ * A line starts a record if it is an access line, starts with a timestamp
+ * or '[' (gunicorn's error log), or with a Python level ("ERROR:").
+ */
+static bool starts_record(const char *s, size_t len)
+{
+	static const char *const levels[] = { "DEBUG:", "INFO:", "WARNING:", "ERROR:",
+					      "CRITICAL:", "TRACE:" };
+	if (!len)
+		return false;
+	if (is_digit(s[0]) || s[0] == '[')
+		return true;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		size_t n = strlen(levels[i]);
+		if (len >= n && !memcmp(s, levels[i], n))
+			return true;
+	}
+	return false;
+}
+
+static bool access_continues(void *state, const struct record *rec, const struct line *ln)
+{
+	if (starts_record(ln->s, ln->len) || access_line_is(ln->s, ln->len))
+		return false;
+	if (rec->nlines == 1 && (blank(rec->s, rec->len) || access_line_is(rec->s, rec->len)))
+		return false;
+	return true;
+}
+
+/* ---- detection ---- */
+
+struct sample_counts {
+	size_t lines, uvicorn, combined;
+	int gunicorn, nginx;
+};
+
+static void count_sample(const struct line *lines, size_t n, struct sample_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < n; i++) {
+		struct access_line al;
+		if (blank(lines[i].s, lines[i].len))
+			continue;
+		c->lines++;
+		if (!access_scan(lines[i].s, lines[i].len, NULL, &al))
+			continue;
+		if (al.layout == ACCESS_UVICORN) {
+			c->uvicorn++;
+		} else {
+			c->combined++;
+			c->gunicorn += al.family == ACCESS_FAMILY_GUNICORN;
+			c->nginx += al.family == ACCESS_FAMILY_NGINX;
+		}
+	}
+}
+
+/*
+ * Score = pct² / 100: a pure access log scores 100 (90% -> 81), but a file
+ * that is mostly something else with access lines mixed in scores low, so
+ * its own format wins and access lines reach us through parse_foreign.
+ */
+static int score(size_t k, size_t total)
+{
+	size_t pct;
+	if (!total || !k)
+		return 0;
+	pct = 100 * k / total;
+	return (int)(pct * pct / 100);
+}
+
+static int detect_uvicorn(const struct line *lines, size_t n, const struct parse_opts *opts)
+{
+	struct sample_counts c;
+	count_sample(lines, n, &c);
+	return score(c.uvicorn, c.lines);
+}
+
+/* gunicorn and nginx lines share a shape; the duration atoms tell them
+ * apart.  Without any, gunicorn wins the tie (the incident's stack). */
+static int detect_gunicorn(const struct line *lines, size_t n, const struct parse_opts *opts)
+{
+	struct sample_counts c;
+	int s;
+	count_sample(lines, n, &c);
+	s = score(c.combined, c.lines);
+	return c.gunicorn >= c.nginx || !s ? s : s - 1;
+}
+
+static int detect_nginx(const struct line *lines, size_t n, const struct parse_opts *opts)
+{
+	struct sample_counts c;
+	int s;
+	count_sample(lines, n, &c);
+	s = score(c.combined, c.lines);
+	return c.nginx > c.gunicorn || !s ? s : s - 1;
+}
+
+const struct format format_uvicorn_access = {
+	.name = "uvicorn-access",
+	.description = "uvicorn access log, with or without a timestamp prefix (also gunicorn's UvicornWorker)",
+	.detect = detect_uvicorn,
+	.continues = access_continues,
+	.parse = parse_uvicorn,
+	/* one access format carries the fallback: the parser is shared */
+	.parse_foreign = access_parse_record,
+};
+
+const struct format format_gunicorn_access = {
+	.name = "gunicorn-access",
+	.description = "gunicorn access log, default format, with D/L/M/T durations",
+	.detect = detect_gunicorn,
+	.continues = access_continues,
+	.parse = parse_gunicorn,
+};
+
+const struct format format_nginx_access = {
+	.name = "nginx-access",
+	.description = "nginx (or Apache) combined log, with $request_time / rt= appended",
+	.detect = detect_nginx,
+	.continues = access_continues,
+	.parse = parse_nginx,
+};
