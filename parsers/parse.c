@@ -128,6 +128,7 @@ struct driver {
 	bool long_pending;        /* last line fed was cut (too long); its end is
 				   * known once the next line starts */
 	uint64_t end_offset, end_line;
+	bool read_failed;         /* reading stopped on an error (truncated gzip) */
 };
 
 static void try_record(struct driver *d)
@@ -142,6 +143,12 @@ static void try_record(struct driver *d)
 	ctx->src->records++;
 	if (rec->flags & LINE_F_NUL) {
 		parse_unparsed(ctx, UNPARSED_BINARY);
+		goto done;
+	}
+	if (d->read_failed && (rec->flags & LINE_F_NO_EOL)) {
+		/* the line the read error cut off: parsing it could invent a
+		 * wrong status or duration ("D=60" of "D=6080") */
+		parse_unparsed(ctx, UNPARSED_TRUNCATED);
 		goto done;
 	}
 	if (ctx->opts->user && user_formats_apply(ctx->opts->user, ctx, rec))
@@ -182,6 +189,9 @@ static void feed_line(struct driver *d, const struct line *in)
 			inner = *in;
 			inner.s = d->unwrapped.buf;
 			inner.len = d->unwrapped.len;
+			/* a Docker "log" may decode to NUL bytes the reader never saw */
+			if (memchr(inner.s, '\0', inner.len))
+				inner.flags |= LINE_F_NUL;
 			ln = &inner;
 		}
 	}
@@ -368,6 +378,7 @@ int parse_input_at(const char *path, const struct parse_opts *opts,
 	}
 	if (status > 0)
 		status = 0;
+	d.read_failed = status == -1;
 	src->end_offset = d.end_offset;
 	src->end_line = d.end_line;
 	if (d.have_rec)

@@ -11,8 +11,10 @@
 
 /* parsers/pg*.c */
 extern const struct format format_pg_stderr, format_pg_csv, format_pg_json;
-/* parsers/access.c */
+/* parsers/access.c, parsers/otherpools.c, parsers/wrappers.c */
 extern const struct format format_uvicorn_access, format_gunicorn_access, format_nginx_access;
+extern const struct format format_hikaricp, format_pgbouncer;
+extern const struct wrapper wrapper_journald, wrapper_docker;
 
 const struct format *const format_registry[] = {
 	&format_pg_csv,
@@ -22,10 +24,14 @@ const struct format *const format_registry[] = {
 	&format_gunicorn_access,
 	&format_nginx_access,
 	&format_pylog,
+	&format_pgbouncer,
+	&format_hikaricp,
 	NULL
 };
 
 const struct wrapper *const wrapper_registry[] = {
+	&wrapper_docker,
+	&wrapper_journald,
 	NULL
 };
 
