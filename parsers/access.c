@@ -338,6 +338,10 @@ static bool scan_combined(const char *s, size_t len, size_t q, const struct tzin
 
 	memset(&t, 0, sizeof(t));
 	scan_tail(p, end, &t, al);
+	/* "512 0.250": beside a bare decimal a bare integer is no duration
+	 * (nginx's $request_length, $bytes_sent...), so no gunicorn %(D)s */
+	if (t.had_bare_int && t.had_bare_dec)
+		t.gunicorn--;
 	if (t.rank != DUR_NONE && t.dur >= 0)
 		al->dur = t.dur;
 	if (t.gunicorn > t.nginx)

@@ -320,6 +320,18 @@ static bool pgb_prefix(const char *s, size_t len, const struct tzinfo *tz, struc
 	if (!i || i + 1 >= len || s[i] != ' ')
 		return false;
 	i++;
+	/* a zone abbreviation logtime does not know ("CEST"): the time is
+	 * then read in --tz */
+	if (is_upper(s[i])) {
+		size_t k0 = i;
+		while (i < len && is_upper(s[i]))
+			i++;
+		if (i - k0 > 5 || i >= len || s[i] != ' ')
+			return false;
+		i++;
+	}
+	if (i >= len)
+		return false;
 	if (s[i] == '[') {
 		br = true;
 		i++;
