@@ -542,6 +542,8 @@ static bool access_continues(void *state, const struct record *rec, const struct
 
 /* ---- detection ---- */
 
+extern const struct format format_uvicorn_access, format_gunicorn_access, format_nginx_access;
+
 struct sample_counts {
 	size_t lines, uvicorn, combined;
 	int gunicorn, nginx;
@@ -549,13 +551,32 @@ struct sample_counts {
 
 static void count_sample(const struct line *lines, size_t n, struct sample_counts *c)
 {
+	char clean[4096];
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < n; i++) {
 		struct access_line al;
-		if (blank(lines[i].s, lines[i].len))
+		const char *s = lines[i].s;
+		size_t len = lines[i].len;
+		if (blank(s, len))
 			continue;
 		c->lines++;
-		if (!access_scan(lines[i].s, lines[i].len, NULL, &al))
+		if (len < sizeof(clean) && memchr(s, '\x1b', len)) {
+			/* coloured uvicorn lines count too (same rule as strip_ansi) */
+			size_t o = 0;
+			for (size_t k = 0; k < len; k++) {
+				if (s[k] == '\x1b' && k + 1 < len && s[k + 1] == '[') {
+					k += 2;
+					while (k < len && !((unsigned char)s[k] >= 0x40 &&
+							    (unsigned char)s[k] <= 0x7e))
+						k++;
+					continue;
+				}
+				clean[o++] = s[k];
+			}
+			s = clean;
+			len = o;
+		}
+		if (!access_scan(s, len, NULL, &al))
 			continue;
 		if (al.layout == ACCESS_UVICORN) {
 			c->uvicorn++;
@@ -581,31 +602,43 @@ static int score(size_t k, size_t total)
 	return (int)(pct * pct / 100);
 }
 
+/*
+ * Every access format reads both shapes, so the score counts all access
+ * lines; the shape in the majority, then the duration atoms, pick the name
+ * (the others score one less).  gunicorn and nginx lines share a shape;
+ * without duration atoms gunicorn wins the tie (the incident's stack).
+ */
+static int detect_as(const struct line *lines, size_t n, const struct format *want);
+
 static int detect_uvicorn(const struct line *lines, size_t n, const struct parse_opts *opts)
 {
-	struct sample_counts c;
-	count_sample(lines, n, &c);
-	return score(c.uvicorn, c.lines);
+	return detect_as(lines, n, &format_uvicorn_access);
 }
 
-/* gunicorn and nginx lines share a shape; the duration atoms tell them
- * apart.  Without any, gunicorn wins the tie (the incident's stack). */
 static int detect_gunicorn(const struct line *lines, size_t n, const struct parse_opts *opts)
 {
-	struct sample_counts c;
-	int s;
-	count_sample(lines, n, &c);
-	s = score(c.combined, c.lines);
-	return c.gunicorn >= c.nginx || !s ? s : s - 1;
+	return detect_as(lines, n, &format_gunicorn_access);
 }
 
 static int detect_nginx(const struct line *lines, size_t n, const struct parse_opts *opts)
 {
+	return detect_as(lines, n, &format_nginx_access);
+}
+
+static int detect_as(const struct line *lines, size_t n, const struct format *want)
+{
 	struct sample_counts c;
+	const struct format *best;
 	int s;
 	count_sample(lines, n, &c);
-	s = score(c.combined, c.lines);
-	return c.nginx > c.gunicorn || !s ? s : s - 1;
+	s = score(c.uvicorn + c.combined, c.lines);
+	if (c.uvicorn > c.combined)
+		best = &format_uvicorn_access;
+	else if (c.nginx > c.gunicorn)
+		best = &format_nginx_access;
+	else
+		best = &format_gunicorn_access;
+	return want == best || !s ? s : s - 1;
 }
 
 const struct format format_uvicorn_access = {

@@ -14,9 +14,10 @@
  *              2026-11-26T15:02:33+0000 host app[1234]: message
  *              2026-11-26T15:02:33.123456+00:00 host app: message
  *            The identifier has no spaces; "[pid]" is optional.  journalctl's
- *            "-- Boot ... --" / "-- No entries --" lines and the indented
- *            continuation lines of multi-line messages are passed on as they
- *            are (unwrap() has no state to know the indentation).
+ *            "-- Boot ... --" / "-- No entries --" banners become empty
+ *            lines; the indented continuation lines of multi-line messages
+ *            are passed on as they are (unwrap() has no state to know the
+ *            indentation).
  *
  * docker     the json-file logging driver, one JSON object per line:
  *              {"log":"...\n","stream":"stdout","time":"2026-...789Z"}
@@ -74,7 +75,15 @@ static bool journald_unwrap(const struct line *in, struct strbuf *out, log_usec 
 {
 	log_usec t;
 	int32_t p;
-	size_t off = journald_split(in->s, in->len, &t, &p);
+	size_t off;
+	/* journalctl's own "-- Boot ... --" / "-- No entries --" banners are
+	 * not the application's: an empty inner line */
+	if (in->len >= 6 && !memcmp(in->s, "-- ", 3) && !memcmp(in->s + in->len - 3, " --", 3)) {
+		*ts = LOG_USEC_NONE;
+		*pid = 0;
+		return true;
+	}
+	off = journald_split(in->s, in->len, &t, &p);
 	if (!off)
 		return false;
 	strbuf_add(out, in->s + off, in->len - off);

@@ -36,7 +36,8 @@ static const struct unwrap_case unwrap_cases[] = {
 	  "INFO:     127.0.0.1:1 - \"GET / HTTP/1.1\" 200 OK", "2026-11-26T15:02:33.123Z", 99 },
 	{ "journald", "2026-11-26T17:02:33+02:00 host kernel: eth0: link up", true, "eth0: link up", "2026-11-26T15:02:33.000Z", 0 },
 	{ "journald", "2026-11-26T15:02:33+0000 host app[1234]:", true, "", "2026-11-26T15:02:33.000Z", 1234 },
-	{ "journald", "-- Boot 0c5e2b4a6f3c4b0e9d9f1f0a1b2c3d4e --", false, NULL, NULL, 0 },
+	/* journalctl's banners are not the application's: an empty line */
+	{ "journald", "-- Boot 0c5e2b4a6f3c4b0e9d9f1f0a1b2c3d4e --", true, "", "(none)", 0 },
 	{ "journald", "2026-11-26 15:02:33,123 - app - INFO - not journald", false, NULL, NULL, 0 },
 	{ "journald", "2024-01-01T12:00:00.123+00:00  INFO 12345 --- [main] c.e.Demo  : Started", false, NULL, NULL, 0 },
 	{ "docker", "{\"log\":\"INFO:     127.0.0.1:1 - \\\"GET / HTTP/1.1\\\" 200 OK\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-26T15:02:33.123456789Z\"}", true,
@@ -54,7 +55,11 @@ Test(wrappers, unwrap_table)
 		const struct unwrap_case *c = &unwrap_cases[i];
 		const struct wrapper *w = wrapper_named(c->wrapper);
 		struct strbuf out = STRBUF_INIT;
-		struct line ln = { c->line, strlen(c->line), 1, 0 };
+		struct line ln;
+		memset(&ln, 0, sizeof(ln));
+		ln.s = c->line;
+		ln.len = strlen(c->line);
+		ln.no = 1;
 		log_usec ts = 12345;
 		int32_t pid = -7;
 		bool ok;
@@ -129,8 +134,9 @@ Test(wrappers, journald_time_and_pid_are_fallbacks)
 	cr_expect_eq(r.tl.ev[2].ts, logtime_from_civil(2026, 11, 26, 15, 2, 34, 500000));
 	cr_expect_eq(r.tl.ev[2].pid, 77);
 	cr_expect_eq(r.tl.ev[3].ts, logtime_from_civil(2026, 11, 26, 15, 2, 30, 0));
-	/* journalctl's banner is the one line left */
-	cr_expect_eq(r.src->unparsed, 1);
+	/* journalctl's banner is read as an empty line and dropped */
+	cr_expect_eq(r.src->unparsed, 0);
+	cr_expect_eq(r.src->lines, 5);
 	run_done(&r);
 }
 
