@@ -546,8 +546,62 @@ extern const struct format format_uvicorn_access, format_gunicorn_access, format
 
 struct sample_counts {
 	size_t lines, uvicorn, combined;
+	size_t console; /* the server's own stderr lines (see console_line) */
 	int gunicorn, nginx;
 };
+
+static bool is_ident(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
+	       c == '.';
+}
+
+/*
+ * A line of the server's own console output, which shares the stream when
+ * stdout and stderr go to one file (`docker logs`, `uvicorn ... 2>&1`):
+ * uvicorn's padded level prefix ("INFO:     Started server process",
+ * "ERROR:    Exception in ASGI application"; PostgreSQL pads with two
+ * spaces, uvicorn to column 10), gunicorn's error-log prefix
+ * ("[2026-11-26 15:02:36 +0000] [9247] [ERROR] ..."), and the traceback
+ * lines that follow them.  Counted for detection only; continues() glues
+ * the tracebacks and the app-log format's parse_foreign reads the records.
+ */
+static bool console_line(const char *s, size_t len)
+{
+	static const char *const levels[] = { "INFO:", "ERROR:", "WARNING:", "CRITICAL:",
+					      "DEBUG:", "TRACE:" };
+	size_t i;
+	if (!len)
+		return false;
+	if (s[0] == ' ' || s[0] == '\t')
+		return true;
+	if ((len >= 34 && !memcmp(s, "Traceback (most recent call last):", 34)) ||
+	    (len >= 38 && !memcmp(s, "During handling of the above exception", 38)) ||
+	    (len >= 40 && !memcmp(s, "The above exception was the direct cause", 40)))
+		return true;
+	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		size_t n = strlen(levels[l]);
+		if (len > 10 && !memcmp(s, levels[l], n)) {
+			for (i = n; i < 10 && s[i] == ' '; i++)
+				;
+			return i == 10 && s[10] != ' ';
+		}
+	}
+	if (s[0] == '[' && len > 30 && is_digit(s[1])) {
+		/* gunicorn: "[%Y-%m-%d %H:%M:%S %z] [pid] [LEVEL] " */
+		const char *rb = memchr(s, ']', len);
+		return rb && rb + 3 < s + len && rb[1] == ' ' && rb[2] == '[' && is_digit(rb[3]);
+	}
+	/* the exception line ending a traceback: "sqlalchemy.exc.TimeoutError: ..." */
+	for (i = 0; i < len && is_ident(s[i]); i++)
+		;
+	if (i && (i == len || s[i] == ':')) {
+		for (size_t k = 0; k + 5 <= i; k++)
+			if (!memcmp(s + k, "Error", 5) || (k + 9 <= i && !memcmp(s + k, "Exception", 9)))
+				return true;
+	}
+	return false;
+}
 
 static void count_sample(const struct line *lines, size_t n, struct sample_counts *c)
 {
@@ -576,8 +630,10 @@ static void count_sample(const struct line *lines, size_t n, struct sample_count
 			s = clean;
 			len = o;
 		}
-		if (!access_scan(s, len, NULL, &al))
+		if (!access_scan(s, len, NULL, &al)) {
+			c->console += console_line(s, len);
 			continue;
+		}
 		if (al.layout == ACCESS_UVICORN) {
 			c->uvicorn++;
 		} else {
@@ -631,7 +687,13 @@ static int detect_as(const struct line *lines, size_t n, const struct format *wa
 	const struct format *best;
 	int s;
 	count_sample(lines, n, &c);
-	s = score(c.uvicorn + c.combined, c.lines);
+	/* with at least 20% access lines, the server's console lines count
+	 * with them: such a file is an access log with stderr mixed in, and no
+	 * other format reads its access lines */
+	if ((c.uvicorn + c.combined) * 5 >= c.lines)
+		s = score(c.uvicorn + c.combined + c.console, c.lines);
+	else
+		s = score(c.uvicorn + c.combined, c.lines);
 	if (c.uvicorn > c.combined)
 		best = &format_uvicorn_access;
 	else if (c.nginx > c.gunicorn)

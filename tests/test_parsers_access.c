@@ -7,6 +7,7 @@
 #include <zlib.h>
 #include "core/error.h"
 #include "core/event.h"
+#include "core/numparse.h"
 #include "core/timeline.h"
 #include "parsers/access.h"
 #include "parsers/parse.h"
@@ -554,4 +555,113 @@ Test(access_gzip, truncated_keeps_lines_before_and_fails)
 	strbuf_release(&err);
 	strbuf_release(&cmd);
 	strbuf_release(&want);
+}
+
+/* ---- the real capture (fixtures/incident, fixtures/harness/README.md) ---- */
+
+/* uvicorn 0.17.6's own access log: one http_request per line, and the
+ * status counts the load generator saw (truth.json, never from logs). */
+static void check_incident_access(const char *run)
+{
+	char rel[128];
+	struct run r = { 0 };
+	json_error_t err;
+	json_t *truth, *http, *status;
+	const char *code;
+	json_t *want;
+	size_t counts[600] = { 0 }, gets = 0, posts = 0;
+
+	snprintf(rel, sizeof(rel), "fixtures/incident/%s/truth.json", run);
+	truth = json_load_file(test_path(rel), 0, &err);
+	cr_assert_not_null(truth, "%s: %s", rel, err.text);
+	http = json_object_get(truth, "http");
+	snprintf(rel, sizeof(rel), "fixtures/incident/%s/access.log", run);
+	run_file(&r, test_path(rel), NULL);
+	cr_assert_eq(r.ret, 0);
+	cr_expect_str_eq(r.src->format, "uvicorn-access");
+	cr_expect_eq(r.src->unparsed, 0);
+	cr_expect_eq(r.tl.nr, (size_t)json_integer_value(json_object_get(http, "requests")),
+		     "%s: %zu http_request events", run, r.tl.nr);
+	for (size_t i = 0; i < r.tl.nr; i++) {
+		const struct event *ev = &r.tl.ev[i];
+		cr_assert_eq(ev->kind, EVENT_HTTP_REQUEST);
+		if (ev->u.http.status >= 0 && ev->u.http.status < 600)
+			counts[ev->u.http.status]++;
+		gets += !strcmp(ev->text2, "GET");
+		posts += !strcmp(ev->text2, "POST");
+		cr_expect(!strchr(ev->text, '?'));
+	}
+	status = json_object_get(http, "status");
+	json_object_foreach(status, code, want) {
+		int c = 0;
+		cr_assert(!parse_int(code, &c) && c > 0 && c < 600);
+		cr_expect_eq(counts[c], (size_t)json_integer_value(want), "%s: status %d: %zu", run,
+			     c, counts[c]);
+	}
+	/* the mix (harness README): 10+25+10+10 % GET, 30+15 % POST */
+	cr_expect_eq(gets + posts, r.tl.nr);
+	cr_expect(gets > posts);
+	json_decref(truth);
+	run_done(&r);
+}
+
+Test(access_incident, before_matches_truth)
+{
+	check_incident_access("before");
+}
+
+Test(access_incident, after_matches_truth)
+{
+	check_incident_access("after");
+}
+
+/*
+ * stdout and stderr in one stream (`docker logs`, `uvicorn app 2>&1`): the
+ * real access log and uvicorn's console log in one file, in either order.
+ * Whichever format owns the file, every access line is one http_request and
+ * every "Exception in ASGI application" traceback one pool_timeout.
+ */
+static void check_mixed(const char *run, bool access_first)
+{
+	char rel[128];
+	struct strbuf acc = STRBUF_INIT, con = STRBUF_INIT, both = STRBUF_INIT;
+	struct run r = { 0 };
+	size_t http = 0, timeouts = 0, access_lines = 0;
+
+	snprintf(rel, sizeof(rel), "fixtures/incident/%s/access.log", run);
+	cr_assert_eq(test_read_file(test_path(rel), &acc), 0);
+	snprintf(rel, sizeof(rel), "fixtures/incident/%s/console/uvicorn-stderr.log", run);
+	cr_assert_eq(test_read_file(test_path(rel), &con), 0);
+	for (size_t i = 0; i < acc.len; i++)
+		access_lines += acc.buf[i] == '\n';
+	strbuf_addstr(&both, access_first ? acc.buf : con.buf);
+	strbuf_addstr(&both, access_first ? con.buf : acc.buf);
+	run_text(&r, both.buf, NULL);
+	for (size_t i = 0; i < r.tl.nr; i++) {
+		http += r.tl.ev[i].kind == EVENT_HTTP_REQUEST;
+		timeouts += r.tl.ev[i].kind == EVENT_POOL_TIMEOUT;
+	}
+	cr_expect_eq(http, access_lines, "%s (%s first, read as %s): %zu of %zu", run,
+		     access_first ? "access" : "console", r.src->format, http, access_lines);
+	cr_expect_eq(r.src->unparsed, 0, "%s: %llu unparsed", run,
+		     (unsigned long long)r.src->unparsed);
+	/* each "Exception in ASGI application" record is one failed checkout */
+	{
+		size_t want = 0;
+		for (const char *p = con.buf; (p = strstr(p, "Exception in ASGI application")); p++)
+			want++;
+		cr_expect_eq(timeouts, want, "%s: %zu pool_timeout, want %zu", run, timeouts, want);
+	}
+	run_done(&r);
+	strbuf_release(&acc);
+	strbuf_release(&con);
+	strbuf_release(&both);
+}
+
+Test(access_incident, mixed_with_console_either_order)
+{
+	check_mixed("before", true);
+	check_mixed("before", false);
+	check_mixed("after", true);
+	check_mixed("after", false);
 }
