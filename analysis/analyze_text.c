@@ -42,7 +42,8 @@ void analysis_likely_cause(const struct analysis *a, const struct analysis_incid
 {
 	size_t b = main_batch(a, in);
 	const char *what = in->timeouts ? "API requests timed out" :
-			   in->http_errors ? "API requests failed" : "the pool ran full";
+			   in->http_errors ? "API requests failed" :
+			   in->too_many_clients ? "PostgreSQL refused connections" : "the pool ran full";
 	if (b != SIZE_MAX) {
 		const struct batch_window *w = &a->holds.batches[b];
 		const struct batch_stats *st = &a->batch_stats[b];
