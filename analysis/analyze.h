@@ -228,6 +228,8 @@ void analysis_likely_cause(const struct analysis *a, const struct analysis_incid
 			   struct strbuf *out, bool md);
 /* The same review in Markdown (tables; log text escaped for Markdown). */
 void analysis_write_markdown(const struct analysis *a, struct strbuf *out);
+/* The sections only, headings at the given level (2 = "##"). */
+void analysis_write_markdown_body(const struct analysis *a, struct strbuf *out, int level);
 
 /* Seconds of a usec duration for printing. */
 static inline double usec_s(double usec)
