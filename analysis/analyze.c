@@ -443,6 +443,144 @@ static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
 	free(hr);
 }
 
+/* First hold (sorted by start) starting at or after t. */
+static size_t hold_lower_bound(const struct hold_set *hs, log_usec t)
+{
+	size_t lo = 0, hi = hs->nr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct hold *h = &hs->v[mid];
+		log_usec k = h->start != LOG_USEC_NONE ? h->start : h->end;
+		if (k < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int64_t hold_len(const struct hold *h, log_usec span_end)
+{
+	if (hold_complete(h))
+		return h->dur;
+	if (h->start != LOG_USEC_NONE)
+		return (h->end_bound != LOG_USEC_NONE ? h->end_bound : span_end) - h->start;
+	return 0;
+}
+
+#define BURST_BEFORE (50 * 1000)
+#define BURST_AFTER (250 * 1000)
+#define BURST_MIN_HOLD (500 * 1000)
+#define CHAIN_GAP (3 * 1000)
+
+struct burst_ref {
+	int64_t len;
+	size_t idx;
+};
+
+static int cmp_burst(const void *x, const void *y)
+{
+	const struct burst_ref *a = x, *b = y;
+	if (a->len != b->len)
+		return a->len > b->len ? -1 : 1;
+	return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/*
+ * Which pool-debug holds were batch work.  The pool debug log names no
+ * thread, so this is read from the timing the batch lines give (documented
+ * in docs/analysis.md, measured against the captured truth):
+ *   burst  a batch's workers take their connections together right after
+ *          the batch starts: of the holds beginning within 50 ms before to
+ *          250 ms after the start, the `workers=N` longest (N from the batch
+ *          lines; without N, those lasting 0.5 s or more) are batch holds;
+ *   chain  a worker that commits per group checks a connection out again
+ *          within milliseconds of returning one: a checkout within 3 ms
+ *          after a batch hold's return, in the same pool and while the
+ *          batch runs, continues that worker.  Only for batches that
+ *          committed more often than they had workers (or did not say):
+ *          a worker that commits once returns its connection for good, and
+ *          the checkout right after it is an API request taking it over;
+ *   lead-in  a batch that fetched its work before logging its start (the
+ *          end line's duration reaches back before the start line): the
+ *          hold returned last before the start line, begun after the batch
+ *          began, fetched it.
+ * Holds already matched to an access-log line stay API.
+ */
+static void attribute_batches(struct analysis *a)
+{
+	struct hold_set *hs = &a->holds;
+	size_t *stack = NULL, nstack = 0, salloc = 0;
+	struct burst_ref *burst = NULL;
+	size_t balloc = 0;
+	for (size_t b = 0; b < hs->nbatches; b++) {
+		const struct batch_window *w = &hs->batches[b];
+		log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+		size_t nb = 0, take;
+		bool chain;
+		if (w->start == LOG_USEC_NONE)
+			continue;
+		if (w->start_line != LOG_USEC_NONE && w->start_line > w->start) {
+			size_t lead = SIZE_MAX;
+			for (size_t i = hold_lower_bound(hs, w->start); i < hs->nr; i++) {
+				const struct hold *h = &hs->v[i];
+				if (h->start == LOG_USEC_NONE || h->start > w->start_line)
+					break;
+				if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_UNKNOWN ||
+				    h->end == LOG_USEC_NONE || h->end > w->start_line)
+					continue;
+				if (lead == SIZE_MAX || h->end > hs->v[lead].end)
+					lead = i;
+			}
+			if (lead != SIZE_MAX)
+				a->hold_origin[lead] = ORIGIN_BATCH;
+		}
+		for (size_t i = hold_lower_bound(hs, w->start - BURST_BEFORE); i < hs->nr; i++) {
+			const struct hold *h = &hs->v[i];
+			if (h->start == LOG_USEC_NONE)
+				continue;
+			if (h->start > w->start + BURST_AFTER)
+				break;
+			if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_UNKNOWN)
+				continue;
+			ALLOC_GROW(burst, nb + 1, balloc);
+			burst[nb].len = hold_len(h, a->end);
+			burst[nb++].idx = i;
+		}
+		qsort(burst, nb, sizeof(*burst), cmp_burst);
+		take = w->connections > 0 ? (size_t)w->connections : nb;
+		for (size_t k = 0; k < nb && k < take; k++) {
+			if (w->connections <= 0 && burst[k].len < BURST_MIN_HOLD)
+				break;
+			a->hold_origin[burst[k].idx] = ORIGIN_BATCH;
+			ALLOC_GROW(stack, nstack + 1, salloc);
+			stack[nstack++] = burst[k].idx;
+		}
+		chain = w->commits < 0 || w->connections <= 0 || w->commits > w->connections;
+		while (nstack) {
+			const struct hold *p = &hs->v[stack[--nstack]];
+			if (!chain || p->end == LOG_USEC_NONE || p->end > we)
+				continue;
+			for (size_t i = hold_lower_bound(hs, p->end); i < hs->nr; i++) {
+				const struct hold *h = &hs->v[i];
+				if (h->start == LOG_USEC_NONE)
+					continue;
+				if (h->start > p->end + CHAIN_GAP || h->start > we)
+					break;
+				if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_UNKNOWN ||
+				    h->pid != p->pid || h->scope_src != p->scope_src || h->pool != p->pool)
+					continue;
+				a->hold_origin[i] = ORIGIN_BATCH;
+				ALLOC_GROW(stack, nstack + 1, salloc);
+				stack[nstack++] = i;
+				break;
+			}
+		}
+	}
+	free(stack);
+	free(burst);
+}
+
 static void split_origins(struct analysis *a, const struct req *reqs, size_t nreq)
 {
 	struct hold_set *hs = &a->holds;
@@ -454,17 +592,13 @@ static void split_origins(struct analysis *a, const struct req *reqs, size_t nre
 		a->hold_endpoint[i] = -1;
 	}
 	match_holds(a, reqs, nreq);
-	for (size_t i = 0; i < hs->nr; i++) {
-		const struct hold *h = &hs->v[i];
-		log_usec t;
-		if (a->hold_origin[i] != ORIGIN_UNKNOWN || h->evidence != HOLD_EV_POOL_DEBUG)
-			continue;
-		t = h->start != LOG_USEC_NONE ? h->start : h->end;
-		if (hs->nbatches && in_window(hs, t, a->end))
-			a->hold_origin[i] = ORIGIN_BATCH;
-		else if (any_context)
+	attribute_batches(a);
+	/* the rest: API work when the logs show API traffic or batch lines
+	 * (whatever is not a batch), else unknown */
+	for (size_t i = 0; i < hs->nr; i++)
+		if (a->hold_origin[i] == ORIGIN_UNKNOWN && hs->v[i].evidence == HOLD_EV_POOL_DEBUG &&
+		    any_context)
 			a->hold_origin[i] = ORIGIN_API;
-	}
 }
 
 /* ---- incidents ---------------------------------------------------------- */

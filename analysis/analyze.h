@@ -231,6 +231,11 @@ void analysis_write_markdown(const struct analysis *a, struct strbuf *out);
 /* The sections only, headings at the given level (2 = "##"). */
 void analysis_write_markdown_body(const struct analysis *a, struct strbuf *out, int level);
 
+/* Every reconstructed hold as TSV with a header line: start, end (ISO),
+ * duration_s, conn, origin, evidence, flags, endpoint, src, line.  Log
+ * text has tabs and newlines replaced. */
+void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *out);
+
 /* Seconds of a usec duration for printing. */
 static inline double usec_s(double usec)
 {

@@ -425,3 +425,51 @@ void analysis_write_json(const struct analysis *a, struct jw *w)
 	analysis_write_json_fields(a, w);
 	jw_obj_end(w);
 }
+
+static void tsv_field(struct strbuf *o, const char *s)
+{
+	for (; s && *s; s++)
+		strbuf_addch(o, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
+}
+
+void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *o)
+{
+	static const char *const flag_names[] = { "open", "no_start", "lost", "closed_out", "carried" };
+	strbuf_addstr(o, "start\tend\tduration_s\tconn\torigin\tevidence\tflags\tendpoint\tsrc\tline\n");
+	for (size_t i = 0; i < a->holds.nr; i++) {
+		const struct hold *h = &a->holds.v[i];
+		char iso[32];
+		int nf = 0;
+		if (h->start != LOG_USEC_NONE) {
+			logtime_format_iso(h->start, iso);
+			strbuf_addstr(o, iso);
+		}
+		strbuf_addch(o, '\t');
+		if (h->end != LOG_USEC_NONE) {
+			logtime_format_iso(h->end, iso);
+			strbuf_addstr(o, iso);
+		}
+		strbuf_addch(o, '\t');
+		if (hold_complete(h))
+			strbuf_addf(o, "%.6f", (double)h->dur / 1e6);
+		strbuf_addch(o, '\t');
+		tsv_field(o, h->conn ? h->conn : h->name);
+		strbuf_addf(o, "\t%s\t%s\t", event_origin_name(a->hold_origin[i]),
+			    hold_evidence_name(h->evidence));
+		for (int f = 0; f < 5; f++)
+			if (h->flags & (1u << f))
+				strbuf_addf(o, "%s%s", nf++ ? "," : "", flag_names[f]);
+		strbuf_addch(o, '\t');
+		if (a->hold_endpoint[i] >= 0) {
+			const struct endpoint_stats *e = &a->endpoints[a->hold_endpoint[i]];
+			if (e->method) {
+				tsv_field(o, e->method);
+				strbuf_addch(o, ' ');
+			}
+			tsv_field(o, e->path);
+		}
+		strbuf_addch(o, '\t');
+		tsv_field(o, analysis_src_name(a, h->src));
+		strbuf_addf(o, "\t%u\n", h->line);
+	}
+}

@@ -27,9 +27,6 @@ int cli_side_load(struct cli_side *s, const char *label, char **args, int nargs,
 		return error("no input files in '%s'", args[0]);
 	if (parse_into_timeline((const char *const *)s->inputs.v, s->inputs.nr, popts, &s->tl) < 0)
 		ret = 1;
-	if (!popts->quiet)
-		for (size_t i = 0; i < s->tl.nsrc; i++)
-			parse_report_unparsed(&s->tl.src[i]);
 	if (analysis_run(&s->tl, aopts, &s->a) < 0)
 		return -1;
 	s->analysed = true;

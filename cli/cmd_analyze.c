@@ -33,6 +33,9 @@ static const char usage[] =
 	"  --incident-gap DUR bad steps closer than this form one incident (default 2m)\n"
 	"  --warn-pct N       pool usage above N %% of size+overflow is 'warning'\n"
 	"                     (default 80, the incident's dashboard rule)\n"
+	"  --holds-tsv FILE   also write every reconstructed hold (start, end,\n"
+	"                     duration, connection, origin, evidence, file:line) to\n"
+	"                     FILE as tab-separated values\n"
 	"  -o, --output FILE  write to FILE (atomically) instead of standard output\n"
 	"  -q, --quiet        do not list unparsed lines on stderr\n"
 	"  -h, --help         show this help\n"
@@ -51,6 +54,7 @@ enum {
 	OPT_BUCKET,
 	OPT_GAP,
 	OPT_WARN,
+	OPT_HOLDS_TSV,
 };
 
 int cmd_analyze(int argc, char **argv)
@@ -61,6 +65,7 @@ int cmd_analyze(int argc, char **argv)
 		{ "bucket", required_argument, NULL, OPT_BUCKET },
 		{ "incident-gap", required_argument, NULL, OPT_GAP },
 		{ "warn-pct", required_argument, NULL, OPT_WARN },
+		{ "holds-tsv", required_argument, NULL, OPT_HOLDS_TSV },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -74,7 +79,7 @@ int cmd_analyze(int argc, char **argv)
 	struct analysis a;
 	struct strbuf out = STRBUF_INIT;
 	struct out_file of;
-	const char *output = NULL;
+	const char *output = NULL, *holds_tsv = NULL;
 	bool json = false;
 	int c, ret = EXIT_OK;
 	double pct;
@@ -109,6 +114,7 @@ int cmd_analyze(int argc, char **argv)
 			}
 			aopts.warn_pct = pct;
 			break;
+		case OPT_HOLDS_TSV: holds_tsv = optarg; break;
 		case 'o': output = optarg; break;
 		case 'q': popts.quiet = true; break;
 		case 'h':
@@ -129,9 +135,6 @@ int cmd_analyze(int argc, char **argv)
 	timeline_init(&tl);
 	if (parse_into_timeline((const char *const *)inputs.v, inputs.nr, &popts, &tl) < 0)
 		ret = EXIT_OPERATIONAL;
-	if (!popts.quiet)
-		for (size_t i = 0; i < tl.nsrc; i++)
-			parse_report_unparsed(&tl.src[i]);
 	if (analysis_run(&tl, &aopts, &a) < 0) {
 		ret = EXIT_OPERATIONAL;
 		goto out;
@@ -143,6 +146,19 @@ int cmd_analyze(int argc, char **argv)
 		strbuf_addch(&out, '\n');
 	} else {
 		analysis_write_text(&a, &out);
+	}
+	if (holds_tsv) {
+		struct strbuf t = STRBUF_INIT;
+		struct out_file hf;
+		analysis_write_holds_tsv(&a, &t);
+		if (out_open(&hf, holds_tsv) < 0) {
+			ret = EXIT_OPERATIONAL;
+		} else {
+			fwrite(t.buf, 1, t.len, hf.fp);
+			if (out_commit(&hf) < 0)
+				ret = EXIT_OPERATIONAL;
+		}
+		strbuf_release(&t);
 	}
 	analysis_release(&a);
 	if (out_open(&of, output) < 0) {

@@ -315,7 +315,7 @@ static void batch_event(struct hold_set *hs, size_t *open, size_t *nopen, const 
 		ALLOC_GROW(hs->batches, hs->nbatches + 1, hs->batches_alloc);
 		w = &hs->batches[hs->nbatches];
 		memset(w, 0, sizeof(*w));
-		w->start = ev->ts;
+		w->start = w->start_line = ev->ts;
 		w->end = LOG_USEC_NONE;
 		w->name = ev->text;
 		w->pid = ev->pid;
@@ -340,7 +340,7 @@ static void batch_event(struct hold_set *hs, size_t *open, size_t *nopen, const 
 	ALLOC_GROW(hs->batches, hs->nbatches + 1, hs->batches_alloc);
 	w = &hs->batches[hs->nbatches++];
 	memset(w, 0, sizeof(*w));
-	w->start = LOG_USEC_NONE;
+	w->start = w->start_line = LOG_USEC_NONE;
 	w->name = ev->text;
 	w->pid = ev->pid;
 	w->src = ev->src;

@@ -93,6 +93,8 @@ struct hold {
  * HTTP and holds into "during aggregation" and not. */
 struct batch_window {
 	log_usec start, end; /* end = LOG_USEC_NONE if the batch never ended */
+	log_usec start_line; /* time of the batch_start line, or LOG_USEC_NONE;
+	                        start is earlier when the end line's duration says so */
 	const char *name;    /* borrowed from the timeline, or NULL */
 	int32_t pid;
 	uint32_t src, line;  /* where it starts (batch_start, else batch_end) */
