@@ -224,7 +224,7 @@ void chart_write(const struct chart *c, struct strbuf *dat, struct strbuf *gp)
 	strbuf_addstr(gp, " noenhanced\n"
 			  "set grid xtics ytics lc rgb '#dddddd'\n"
 			  "set border 3\nset tics nomirror out\n"
-			  "set key outside right top vertical noenhanced box lc rgb '#bbbbbb'\n"
+			  "set key below center horizontal maxrows 3 noenhanced box lc rgb '#bbbbbb'\n"
 			  "set datafile missing 'NaN'\n");
 	if (c->logx)
 		strbuf_addstr(gp, "set logscale x 10\nset format x '%g'\n");

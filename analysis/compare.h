@@ -11,7 +11,8 @@
  * A row is "worse" when the after figure moved in the bad direction:
  *   timeouts      any increase of the count
  *   HTTP 5xx      an increase of both the count and the share of requests
- *   hold p95      more than 10 % up, same evidence on both sides
+ *   hold p95      more than 10 % up, same evidence on both sides; the batch
+ *                 holds' p95 when both sides have batch holds, else all holds'
  * Those three are the headline rows: one of them worse is a regression
  * (compare exits 1).  Other rows are context.
  */

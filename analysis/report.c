@@ -24,7 +24,7 @@ void report_opts_init(struct report_opts *o)
 /* ---- charts -------------------------------------------------------------- */
 
 static const char *const side_color[2] = { "#c0392b", "#1f618d" };
-static const char *const side_shade[2] = { "#d8e6b0aa", "#d8a9cce3" };
+static const char *const side_shade[2] = { "#c8e6b0aa", "#c8a9cce3" };
 static const char *const side_dark[2] = { "#7b241c", "#154360" };
 
 struct axis {
@@ -60,10 +60,27 @@ static double tx(const struct analysis *a, log_usec t, const struct axis *ax)
 
 static void bucket_label(char *out, size_t n, int64_t usec)
 {
-	struct strbuf sb = STRBUF_INIT;
-	tf_dur(&sb, (double)usec);
-	snprintf(out, n, "%s", sb.buf);
-	strbuf_release(&sb);
+	if (usec % (3600 * USEC_PER_SEC) == 0)
+		snprintf(out, n, "%lld h", (long long)(usec / (3600 * USEC_PER_SEC)));
+	else if (usec % (60 * USEC_PER_SEC) == 0)
+		snprintf(out, n, "%lld min", (long long)(usec / (60 * USEC_PER_SEC)));
+	else if (usec % USEC_PER_SEC == 0)
+		snprintf(out, n, "%lld s", (long long)(usec / USEC_PER_SEC));
+	else
+		snprintf(out, n, "%.3g s", (double)usec / 1e6);
+}
+
+/* The end of the time axis: the longest side. */
+static double axis_end(const struct report_side *sides, size_t n, const struct axis *ax)
+{
+	double m = 0;
+	for (size_t s = 0; s < n; s++) {
+		const struct analysis *a = sides[s].a;
+		double e = (double)((int64_t)a->nbuckets * a->bucket_usec) / ax->div;
+		if (e > m)
+			m = e;
+	}
+	return m > 0 ? m : NAN;
 }
 
 /* Batch windows of every side as shaded spans, their names as labels
@@ -119,6 +136,7 @@ static void chart_pool(struct chart *c, const struct report_side *sides, size_t 
 	c->ymin = 0;
 	c->ymax = ytop;
 	c->xmin = 0;
+	c->xmax = axis_end(sides, n, ax);
 	for (size_t s = 0; s < n; s++) {
 		const struct analysis *a = sides[s].a;
 		char title[64], name[48];
@@ -183,6 +201,7 @@ static void chart_failures(struct chart *c, const struct report_side *sides, siz
 	snprintf(c->ylabel, sizeof(c->ylabel), "count per %s", step);
 	c->ymin = 0;
 	c->xmin = 0;
+	c->xmax = axis_end(sides, n, ax);
 	for (size_t s = 0; s < n; s++) {
 		const struct analysis *a = sides[s].a;
 		char title[64], name[48];
@@ -224,7 +243,9 @@ static void cdf_block(struct chart *c, const char *name, int64_t *v, size_t nv)
 	for (size_t i = 0; i < m; i++) {
 		/* m evenly spaced ranks of the sorted sample, first and last kept */
 		size_t idx = m > 1 ? (size_t)llround((double)i * (double)(nv - 1) / (double)(m - 1)) : 0;
-		double row[2] = { (double)(v[idx] > 1 ? v[idx] : 1) / 1e6, (double)(idx + 1) / (double)nv };
+		/* a log with ms timestamps shows 0 ms holds; log x cannot: they
+		 * are drawn at 0.5 ms (the title says so) */
+		double row[2] = { (double)(v[idx] > 500 ? v[idx] : 500) / 1e6, (double)(idx + 1) / (double)nv };
 		chart_row(c, blk, row, NULL);
 	}
 }
@@ -239,7 +260,8 @@ static void chart_holds(struct chart *c, const struct report_side *sides, size_t
 			same = false;
 	snprintf(c->title, sizeof(c->title), "Connection hold time, cumulative distribution (evidence: %s)",
 		 same ? ev : "differs per side");
-	snprintf(c->xlabel, sizeof(c->xlabel), "hold time (s, log scale)");
+	snprintf(c->xlabel, sizeof(c->xlabel), "hold time (s, log scale; under 0.5 ms drawn at 0.5 ms)");
+	c->xmin = 0.0001;
 	snprintf(c->ylabel, sizeof(c->ylabel), "fraction of holds at most x");
 	c->logx = true;
 	c->ymin = 0;
@@ -295,6 +317,7 @@ static void chart_latency(struct chart *c, const struct report_side *sides, size
 	bucket_label(step, sizeof(step), sides[0].a->bucket_usec);
 	snprintf(c->xlabel, sizeof(c->xlabel), "time since start of run (%s)", ax->unit);
 	c->xmin = 0;
+	c->xmax = axis_end(sides, n, ax);
 	c->ymin = 0;
 	if (timed) {
 		static const char *const cols[] = { "t", "p50_s", "p95_s" };
@@ -731,6 +754,12 @@ int report_write(const struct report_side *sides, size_t n, const struct compari
 		return ret;
 	}
 
+	{
+		/* mkdtemp makes 0700; a report is for sharing: 0777 minus umask */
+		mode_t um = umask(022);
+		umask(um);
+		chmod(tmp.buf, 0777 & ~um);
+	}
 	report_charts(sides, n, charts);
 	for (size_t i = 0; i < REPORT_NCHARTS && !ret; i++) {
 		struct strbuf dat = STRBUF_INIT, gp = STRBUF_INIT;
