@@ -64,8 +64,9 @@ void jw_arr_end(struct jw *w) { close_(w, ']'); }
 void jw_key(struct jw *w, const char *key)
 {
 	pre_value(w);
+	/* keys are program literals: plain ASCII, nothing to escape */
 	strbuf_addch(w->out, '"');
-	strbuf_add_json_escaped(w->out, key, strlen(key));
+	strbuf_addstr(w->out, key);
 	strbuf_add(w->out, w->pretty ? "\": " : "\":", w->pretty ? 3 : 2);
 	w->after_key = true;
 }
@@ -90,7 +91,7 @@ void jw_str(struct jw *w, const char *s)
 void jw_int(struct jw *w, int64_t v)
 {
 	pre_value(w);
-	strbuf_addf(w->out, "%lld", (long long)v);
+	strbuf_add_i64(w->out, v);
 }
 
 size_t format_num(char *out, size_t size, double v, int decimals)
@@ -135,13 +136,20 @@ void jw_usec_s(struct jw *w, int64_t usec)
 	uint64_t a = usec < 0 ? (uint64_t)(-(usec + 1)) + 1 : (uint64_t)usec;
 	pre_value(w);
 	/* exact: integer seconds and a 6-digit fraction with trailing zeros removed */
-	n = snprintf(buf, sizeof(buf), "%s%llu.%06llu", usec < 0 ? "-" : "",
-		     (unsigned long long)(a / 1000000), (unsigned long long)(a % 1000000));
-	while (n > 0 && buf[n - 1] == '0')
-		n--;
-	if (buf[n - 1] == '.')
-		n--;
-	strbuf_add(w->out, buf, (size_t)n);
+	uint64_t frac = a % 1000000;
+	if (usec < 0)
+		strbuf_addch(w->out, '-');
+	strbuf_add_i64(w->out, (int64_t)(a / 1000000));
+	if (!frac)
+		return;
+	buf[0] = '.';
+	for (n = 6; n >= 1; n--) {
+		buf[n] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	for (n = 6; buf[n] == '0'; n--)
+		;
+	strbuf_add(w->out, buf, (size_t)n + 1);
 }
 
 void jw_bool(struct jw *w, bool v)
@@ -164,7 +172,10 @@ void jw_ts(struct jw *w, log_usec t)
 		return;
 	}
 	logtime_format_iso(t, buf);
-	jw_str(w, buf);
+	pre_value(w);
+	strbuf_addch(w->out, '"');
+	strbuf_addstr(w->out, buf);
+	strbuf_addch(w->out, '"');
 }
 
 void jw_kstr(struct jw *w, const char *key, const char *s) { jw_key(w, key); jw_str(w, s); }

@@ -50,13 +50,20 @@ log_usec logtime_from_civil(int64_t y, unsigned mo, unsigned d, unsigned h, unsi
 	return ((days * 86400 + h * 3600 + mi * 60 + s) * USEC_PER_SEC) + usec;
 }
 
+static void put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/* Hand-formatted (no snprintf): `parse` formats one of these per event. */
 void logtime_format_iso(log_usec t, char out[32])
 {
 	int64_t secs, days, y;
 	unsigned m, d, rem;
 	int64_t ms;
 	if (t == LOG_USEC_NONE) {
-		snprintf(out, 32, "null");
+		memcpy(out, "null", 5);
 		return;
 	}
 	/* floor division so that times before 1970 format correctly */
@@ -66,8 +73,28 @@ void logtime_format_iso(log_usec t, char out[32])
 	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 	rem = (unsigned)(secs - days * 86400);
 	civil_from_days(days, &y, &m, &d);
-	snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m, d, rem / 3600,
-		 rem / 60 % 60, rem % 60, (unsigned)ms);
+	if (y < 0 || y > 9999) {
+		snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m, d,
+			 rem / 3600, rem / 60 % 60, rem % 60, (unsigned)ms);
+		return;
+	}
+	put2(out, (unsigned)(y / 100));
+	put2(out + 2, (unsigned)(y % 100));
+	out[4] = '-';
+	put2(out + 5, m);
+	out[7] = '-';
+	put2(out + 8, d);
+	out[10] = 'T';
+	put2(out + 11, rem / 3600);
+	out[13] = ':';
+	put2(out + 14, rem / 60 % 60);
+	out[16] = ':';
+	put2(out + 17, rem % 60);
+	out[19] = '.';
+	out[20] = (char)('0' + ms / 100);
+	put2(out + 21, (unsigned)(ms % 100));
+	out[23] = 'Z';
+	out[24] = '\0';
 }
 
 /* ---- zones ---- */

@@ -2,6 +2,7 @@
 #define POOLSCOPE_STRBUF_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 /*
  * Length-carrying, NUL-terminated growable string (after git's strbuf).
  * buf is owned by the strbuf; it is never NULL after STRBUF_INIT (it points
@@ -38,7 +39,19 @@ static inline void strbuf_reset(struct strbuf *sb)
 void strbuf_setlen(struct strbuf *sb, size_t len);
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addstr(struct strbuf *sb, const char *s);
-void strbuf_addch(struct strbuf *sb, int c);
+void strbuf_addch_slow(struct strbuf *sb, int c);
+/* Hot path inline: the JSON writer calls this for every comma and quote. */
+static inline void strbuf_addch(struct strbuf *sb, int c)
+{
+	if (sb->alloc && sb->len + 1 < sb->alloc) {
+		sb->buf[sb->len++] = (char)c;
+		sb->buf[sb->len] = '\0';
+		return;
+	}
+	strbuf_addch_slow(sb, c);
+}
+/* Append a signed decimal integer (no printf). */
+void strbuf_add_i64(struct strbuf *sb, int64_t v);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with JSON string escaping (no quotes added).  Invalid UTF-8 bytes
  * become U+FFFD, control characters \u00XX. */
