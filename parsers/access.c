@@ -309,6 +309,9 @@ static bool scan_combined(const char *s, size_t len, size_t q, const struct tzin
 	tl = (size_t)(s + q - 2 - lb - 1);
 	if (!tl || logtime_parse(lb + 1, tl, tz, &al->logged, &al->had_zone) != tl)
 		return false;
+	/* seconds end at 20 (CLF "20/Oct/2025:14:03:12") or 19 (ISO) */
+	al->whole_seconds = !(tl > 20 && (lb[21] == '.' || lb[21] == ',')) &&
+			    !(tl > 19 && (lb[20] == '.' || lb[20] == ','));
 
 	/* the request ends at the first unescaped '"' followed by " STATUS " */
 	for (p = s + q + 1; (p = close_quote(p, end)) != NULL; p++)
@@ -418,9 +421,10 @@ static void emit_line(struct parse_ctx *ctx, const struct access_line *al,
 	if (al->logged != LOG_USEC_NONE) {
 		parse_note_ts(ctx, al->logged, al->had_zone);
 		ev.ts = al->logged;
-		/* combined formats log at the end of the request */
+		/* combined formats log at the end of the request, truncated to
+		 * the second: its middle is the unbiased end (access.h) */
 		if (al->layout == ACCESS_COMBINED && al->dur != EVENT_NO_DURATION)
-			ev.ts -= al->dur;
+			ev.ts += (al->whole_seconds ? USEC_PER_SEC / 2 : 0) - al->dur;
 	}
 	if (al->layout == ACCESS_COMBINED && fam == ACCESS_FAMILY_GUNICORN && al->status == 500 &&
 	    al->dur != EVENT_NO_DURATION && al->bare_environ)

@@ -21,8 +21,13 @@
  *
  *   combined HOST IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERER" "UA"] [EXTRA...]
  *            gunicorn's default access format and nginx/Apache combined or
- *            common.  TIME is the request's *end* at 1 s resolution, so
- *            ts = TIME - duration when a duration is found in EXTRA:
+ *            common.  TIME is the request's *end*, truncated to the second,
+ *            so when a duration is found in EXTRA the start is estimated as
+ *            ts = TIME + 0.5 s - duration (the middle of the second the
+ *            request ended in: unbiased, error within +-0.5 s; plain
+ *            TIME - duration is 0.5 s early on average, measured on
+ *            fixtures/incident/gunicorn).  A TIME with a fraction is used
+ *            as is.  Without a duration ts is TIME.  Durations:
  *              gunicorn  D=µs  L=s.µs  M=ms  T=s  (key=value), or a bare
  *                        %(D)s (integer, read as µs) / %(L)s (decimal s)
  *              nginx     rt= / request_time= (s.ms), or a bare decimal
@@ -63,6 +68,7 @@ struct access_line {
 	enum access_family family;
 	log_usec logged;         /* the line's own time, LOG_USEC_NONE if none */
 	bool had_zone;
+	bool whole_seconds;      /* logged has no fraction (truncated to 1 s) */
 	int32_t pid;             /* from a "[1234]" in a uvicorn prefix, else 0 */
 	const char *method;      /* NULL if the request line has no method */
 	size_t method_len;

@@ -231,6 +231,7 @@ static log_usec at(int64_t y, unsigned mo, unsigned d, unsigned h, unsigned mi, 
 	return logtime_from_civil(y, mo, d, h, mi, s, us);
 }
 
+/* TIME is the end truncated to the second: start = TIME + 0.5 s - duration */
 Test(access_events, start_is_end_minus_duration)
 {
 	struct run r = { 0 };
@@ -238,14 +239,17 @@ Test(access_events, start_is_end_minus_duration)
 		 "127.0.0.1 - - [26/Nov/2026:15:02:37 +0000] \"GET /slow HTTP/1.1\" 200 2 \"-\" \"curl/7.88.1\" D=2007437 T=2 L=2.007437 M=2007\n"
 		 "127.0.0.1 - - [26/Nov/2026:15:02:37 +0000] \"GET /slow HTTP/1.1\" 200 2 \"-\" \"curl/7.88.1\" T=2\n"
 		 "127.0.0.1 - - [20/Oct/2025:14:03:12 +0000] \"GET /api/v1/health HTTP/1.1\" 200 15 \"-\" \"curl/8.0\" 0.052 0.050\n"
-		 "127.0.0.1 - - [26/Nov/2026:15:02:35 +0000] \"GET /fast?x=1 HTTP/1.1\" 200 2 \"-\" \"curl/7.88.1\"\n",
+		 "127.0.0.1 - - [26/Nov/2026:15:02:35 +0000] \"GET /fast?x=1 HTTP/1.1\" 200 2 \"-\" \"curl/7.88.1\"\n"
+		 "127.0.0.1 - - [2025-10-20T14:03:12.250+00:00] \"GET /ms HTTP/1.1\" 200 15 \"-\" \"curl/8.0\" 0.052\n",
 		 NULL);
 	cr_assert_eq(r.ret, 0);
-	cr_assert_eq(r.tl.nr, 4);
-	cr_expect_eq(r.tl.ev[0].ts, at(2026, 11, 26, 15, 2, 37, 0) - 2007437);
+	cr_assert_eq(r.tl.nr, 5);
+	/* a time with a fraction is not truncated: no half second */
+	cr_expect_eq(r.tl.ev[4].ts, at(2025, 10, 20, 14, 3, 12, 250000) - 52000);
+	cr_expect_eq(r.tl.ev[0].ts, at(2026, 11, 26, 15, 2, 37, 500000) - 2007437);
 	cr_expect_eq(r.tl.ev[0].dur, 2007437);
-	cr_expect_eq(r.tl.ev[1].ts, at(2026, 11, 26, 15, 2, 35, 0));
-	cr_expect_eq(r.tl.ev[2].ts, at(2025, 10, 20, 14, 3, 11, 948000));
+	cr_expect_eq(r.tl.ev[1].ts, at(2026, 11, 26, 15, 2, 35, 500000));
+	cr_expect_eq(r.tl.ev[2].ts, at(2025, 10, 20, 14, 3, 12, 448000));
 	cr_expect_eq(r.tl.ev[2].dur, 52000);
 	/* no duration: the logged (end) time is the best estimate there is */
 	cr_expect_eq(r.tl.ev[3].ts, at(2026, 11, 26, 15, 2, 35, 0));
@@ -419,7 +423,7 @@ Test(access_events, foreign_lines_in_another_format)
 	cr_expect_eq(r.tl.ev[2].kind, EVENT_HTTP_REQUEST);
 	cr_expect_eq(r.tl.ev[2].ts, at(2021, 4, 8, 15, 6, 49, 0));
 	cr_expect_eq(r.tl.ev[3].kind, EVENT_HTTP_REQUEST);
-	cr_expect_eq(r.tl.ev[3].ts, at(2021, 4, 8, 15, 6, 50, 0) - 1000);
+	cr_expect_eq(r.tl.ev[3].ts, at(2021, 4, 8, 15, 6, 50, 500000) - 1000);
 	cr_expect_eq(r.src->unparsed, 0);
 	run_done(&r);
 }
@@ -664,4 +668,81 @@ Test(access_incident, mixed_with_console_either_order)
 	check_mixed("before", false);
 	check_mixed("after", true);
 	check_mixed("after", false);
+}
+
+/*
+ * gunicorn 20.1.0 gthread, access_log_format default + " %(D)s"
+ * (fixtures/incident/gunicorn): counts against truth.json, the restarted
+ * clock of unhandled 500s flagged once per "Error handling request" in the
+ * error log, and start estimates against the load generator's own starts.
+ */
+static int cmp_usec(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+Test(access_incident, gunicorn_matches_truth)
+{
+	struct run r = { 0 };
+	json_error_t err;
+	json_t *truth = json_load_file(test_path("fixtures/incident/gunicorn/truth.json"), 0, &err);
+	struct strbuf errlog = STRBUF_INIT, tsv = STRBUF_INIT;
+	size_t partial = 0, handled = 0, n500 = 0, ntruth = 0;
+	int64_t *ours, *theirs, *diff;
+	const char *p;
+
+	cr_assert_not_null(truth, "%s", err.text);
+	run_file(&r, test_path("fixtures/incident/gunicorn/access.log"), NULL);
+	cr_expect_str_eq(r.src->format, "gunicorn-access");
+	cr_expect_eq(r.src->unparsed, 0);
+	cr_assert_eq(r.tl.nr, (size_t)json_integer_value(
+				      json_object_get(json_object_get(truth, "http"), "requests")));
+	cr_assert_eq(test_read_file(test_path("fixtures/incident/gunicorn/gunicorn.log"), &errlog), 0);
+	for (p = errlog.buf; (p = strstr(p, "] Error handling request ")); p++)
+		handled++;
+	ours = calloc(r.tl.nr, sizeof(*ours));
+	for (size_t i = 0; i < r.tl.nr; i++) {
+		const struct event *ev = &r.tl.ev[i];
+		cr_assert_neq(ev->dur, EVENT_NO_DURATION);
+		partial += !!(ev->flags & EVENT_F_DUR_PARTIAL);
+		n500 += ev->u.http.status == 500;
+		ours[i] = ev->ts;
+	}
+	cr_expect_eq(n500, (size_t)json_integer_value(json_object_get(
+				   json_object_get(json_object_get(truth, "http"), "status"), "500")));
+	cr_expect_gt(handled, 0);
+	cr_expect_eq(partial, handled, "%zu flagged, %zu unhandled in gunicorn.log", partial, handled);
+
+	/* truth/requests.tsv: id start end ... (client clock); rows do not map
+	 * 1:1 to lines, so compare the sorted start times rank by rank */
+	cr_assert_eq(test_read_file(test_path("fixtures/incident/gunicorn/truth/requests.tsv"), &tsv), 0);
+	theirs = calloc(r.tl.nr + 1, sizeof(*theirs));
+	for (p = strchr(tsv.buf, '\n'); p && p[1]; p = strchr(p + 1, '\n')) {
+		const char *tab = strchr(p + 1, '\t');
+		bool zone;
+		cr_assert_not_null(tab);
+		cr_assert_lt(ntruth, r.tl.nr);
+		cr_assert(logtime_parse(tab + 1, 30, NULL, &theirs[ntruth], &zone));
+		ntruth++;
+	}
+	cr_assert_eq(ntruth, r.tl.nr);
+	qsort(ours, r.tl.nr, sizeof(*ours), cmp_usec);
+	qsort(theirs, ntruth, sizeof(*theirs), cmp_usec);
+	diff = calloc(r.tl.nr, sizeof(*diff));
+	for (size_t i = 0; i < r.tl.nr; i++)
+		diff[i] = ours[i] > theirs[i] ? ours[i] - theirs[i] : theirs[i] - ours[i];
+	qsort(diff, r.tl.nr, sizeof(*diff), cmp_usec);
+	/* end - D alone is 0.47 s early at the median; the half second fixes it */
+	cr_expect_lt(diff[r.tl.nr / 2], 300000, "median |start error| %lld us",
+		     (long long)diff[r.tl.nr / 2]);
+	cr_expect_lt(diff[r.tl.nr * 95 / 100], 600000, "p95 |start error| %lld us",
+		     (long long)diff[r.tl.nr * 95 / 100]);
+	free(ours);
+	free(theirs);
+	free(diff);
+	strbuf_release(&errlog);
+	strbuf_release(&tsv);
+	json_decref(truth);
+	run_done(&r);
 }

@@ -130,8 +130,8 @@ Test(wrappers, journald_time_and_pid_are_fallbacks)
 	cr_expect_eq(r.tl.ev[0].pid, 1234);
 	cr_expect_not(r.tl.ev[0].flags & EVENT_F_TS_INFERRED);
 	cr_expect_eq(r.tl.ev[1].ts, logtime_from_civil(2026, 11, 26, 15, 2, 34, 250000));
-	/* the inner line's own time wins (end - duration here) */
-	cr_expect_eq(r.tl.ev[2].ts, logtime_from_civil(2026, 11, 26, 15, 2, 34, 500000));
+	/* the inner line's own time wins (end + 0.5 s - duration here) */
+	cr_expect_eq(r.tl.ev[2].ts, logtime_from_civil(2026, 11, 26, 15, 2, 35, 0));
 	cr_expect_eq(r.tl.ev[2].pid, 77);
 	cr_expect_eq(r.tl.ev[3].ts, logtime_from_civil(2026, 11, 26, 15, 2, 30, 0));
 	/* journalctl's banner is read as an empty line and dropped */
