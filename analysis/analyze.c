@@ -164,6 +164,8 @@ struct req {
 	int64_t dur;     /* usec, or EVENT_NO_DURATION */
 	int32_t status;
 	int32_t ep;
+	uint32_t src;
+	bool coarse;     /* its input logs whole seconds: too coarse to match */
 };
 
 /* ---- pool occupancy sweep -------------------------------------------- */
@@ -207,6 +209,18 @@ static int cmp_delta(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+static int cmp_delta_out_first(const void *a, const void *b)
+{
+	const struct delta *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->dout != y->dout)
+		return x->dout > y->dout ? -1 : 1;
+	if (x->dopen != y->dopen)
+		return x->dopen > y->dopen ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 static void pool_sweep(struct analysis *a, const uint8_t *dup)
 {
 	const struct timeline *tl = a->tl;
@@ -216,6 +230,7 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 	int64_t *out, *open, *min_out, *min_open;
 	uint32_t seq = 0;
 	bool any_debug = false;
+	struct pool_part *parts;
 
 	for (size_t i = 0; i < a->holds.nr; i++) {
 		const struct hold *h = &a->holds.v[i];
@@ -256,7 +271,9 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 					keys[j].size = ev->u.stats.pool_size;
 		}
 	}
-	qsort(d, nd, sizeof(*d), cmp_delta);
+	/* pass 1 order: at one instant checkouts first, so a 0 ms hold never
+	 * dips below zero (which would read as "already out at the start") */
+	qsort(d, nd, sizeof(*d), cmp_delta_out_first);
 	out = xcalloc(nkeys, sizeof(*out));
 	open = xcalloc(nkeys, sizeof(*open));
 	min_out = xcalloc(nkeys, sizeof(*min_out));
@@ -275,6 +292,32 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 	for (size_t k = 0; k < nkeys; k++) {
 		out[k] = -min_out[k];
 		open[k] = -min_open[k];
+	}
+	/* pass 2 order: at one instant returns first, so a handover (one
+	 * returned, another checked out in the same ms) is not a peak */
+	qsort(d, nd, sizeof(*d), cmp_delta);
+	parts = xcalloc(nkeys, sizeof(*parts));
+	for (size_t k = 0; k < nkeys; k++) {
+		parts[k].pid = keys[k].pid;
+		parts[k].src = keys[k].scope_src == UINT32_MAX ? 0 : keys[k].scope_src;
+		parts[k].pool = keys[k].pool;
+		parts[k].peak_out = (int32_t)out[k];
+		parts[k].peak_overflow = INT32_MIN;
+	}
+	for (size_t i = 0; i < a->holds.nr; i++) {
+		const struct hold *h = &a->holds.v[i];
+		if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE)
+			parts[pool_index(&keys, &nkeys, &kalloc, h->pid, h->scope_src, h->pool)].checkouts++;
+	}
+	for (size_t i = 0; i < tl->nr; i++) {
+		const struct event *ev = &tl->ev[i];
+		if (dup[i] || ev->kind != EVENT_POOL_TIMEOUT)
+			continue;
+		for (size_t k = 0; k < nkeys; k++)
+			if (nkeys == 1 || (ev->pid && keys[k].pid == ev->pid)) {
+				parts[k].timeouts++;
+				break;
+			}
 	}
 	a->peak_out = 0;
 	{
@@ -295,6 +338,10 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 			size = keys[k].size >= 0 ? keys[k].size : a->config.pool_size;
 			out[k] += d[i].dout;
 			open[k] += d[i].dopen;
+			if (out[k] > parts[k].peak_out)
+				parts[k].peak_out = (int32_t)out[k];
+			if (size >= 0 && open[k] - size > parts[k].peak_overflow)
+				parts[k].peak_overflow = (int32_t)(open[k] - size);
 			now = 0;
 			for (size_t j = 0; j < nkeys; j++)
 				if (out[j] > now)
@@ -317,6 +364,8 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 	}
 	a->peak_from = "pool_debug";
 	a->pools = nkeys;
+	a->pool_parts = parts;
+	a->npool_parts = nkeys;
 	free(out);
 	free(open);
 	free(min_out);
@@ -391,7 +440,7 @@ static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
 		const struct req *q = &reqs[r];
 		log_usec anchor, begin, hi;
 		size_t best = SIZE_MAX;
-		if (q->ts == LOG_USEC_NONE || q->status >= 500)
+		if (q->ts == LOG_USEC_NONE || q->status >= 500 || q->coarse)
 			continue;
 		if (q->dur != EVENT_NO_DURATION && q->dur >= 0) {
 			begin = q->ts - slack;
@@ -982,6 +1031,8 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 			q->ts = ev->ts;
 			q->dur = ev->dur;
 			q->status = ev->u.http.status;
+			q->src = ev->src;
+			q->coarse = false;
 			path = normalize_path(&a->names, ev->text, &tmp);
 			for (e = 0; e < a->nendpoints; e++)
 				if (a->endpoints[e].path == path && a->endpoints[e].method == ev->text2)
@@ -1055,6 +1106,34 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 		default:
 			break;
 		}
+	}
+
+	/*
+	 * An access log with whole-second times (gunicorn's %(t)s, nginx's
+	 * $time_local) cannot tell which of the ~25 holds of that second was
+	 * its request: such inputs are not matched to holds.  An input is
+	 * coarse when 90 % of its logged times (start + latency when the
+	 * format gave a latency) fall on a whole second.
+	 */
+	{
+		size_t *tot = xcalloc(tl->nsrc ? tl->nsrc : 1, sizeof(*tot));
+		size_t *whole = xcalloc(tl->nsrc ? tl->nsrc : 1, sizeof(*whole));
+		for (size_t r = 0; r < nreq; r++) {
+			log_usec t = reqs[r].ts;
+			if (t == LOG_USEC_NONE || reqs[r].src >= tl->nsrc)
+				continue;
+			if (reqs[r].dur != EVENT_NO_DURATION && reqs[r].dur >= 0)
+				t += reqs[r].dur;
+			tot[reqs[r].src]++;
+			if (t % USEC_PER_SEC == 0)
+				whole[reqs[r].src]++;
+		}
+		for (size_t r = 0; r < nreq; r++)
+			if (reqs[r].src < tl->nsrc && tot[reqs[r].src] &&
+			    whole[reqs[r].src] * 10 >= tot[reqs[r].src] * 9)
+				reqs[r].coarse = true;
+		free(tot);
+		free(whole);
 	}
 
 	/* pool settings: --pool, else the timeout messages, else pool stats */
@@ -1306,6 +1385,7 @@ void analysis_release(struct analysis *a)
 	free(a->buckets);
 	free(a->incidents);
 	free(a->batch_stats);
+	free(a->pool_parts);
 	strtab_release(&a->names);
 	memset(a, 0, sizeof(*a));
 }

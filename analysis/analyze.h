@@ -115,6 +115,17 @@ struct endpoint_stats {
 	struct analysis_dist hold; /* holds matched to its requests */
 };
 
+/* One pool (a process's engine) as the pool debug log shows it. */
+struct pool_part {
+	int32_t pid;            /* 0 if the log shows none */
+	uint32_t src;           /* the input, when pid is 0 */
+	uint8_t pool;
+	long checkouts;
+	int32_t peak_out;
+	int32_t peak_overflow;  /* INT32_MIN unknown */
+	size_t timeouts;        /* pool timeouts logged with this pid (all, if one pool) */
+};
+
 /* What a batch did to the pool (parallel to holds.batches). */
 struct batch_stats {
 	int32_t peak_conns;        /* most batch-origin holds out at once, -1 unknown */
@@ -153,6 +164,8 @@ struct analysis {
 	log_usec peak_at;
 	const char *peak_from;     /* "pool_debug" | "pool_stats" | NULL (static) */
 	size_t pools;              /* distinct pools (process, engine) seen */
+	struct pool_part *pool_parts; /* owned, pools entries when from pool debug */
+	size_t npool_parts;
 	double peak_usage_pct;     /* < 0 unknown */
 	double batch_peak_usage_pct; /* max usage in buckets with a batch, < 0 unknown */
 	size_t level_buckets[LEVEL__COUNT];

@@ -133,6 +133,20 @@ static void pool(struct jw *w, const struct analysis *a)
 	jw_kts(w, "peak_at", a->peak_at);
 	jw_kstr(w, "peak_from", a->peak_from);
 	jw_kint(w, "pools", (int64_t)a->pools);
+	jw_key(w, "per_pool");
+	jw_arr_begin(w);
+	for (size_t i = 0; i < a->npool_parts; i++) {
+		const struct pool_part *pp = &a->pool_parts[i];
+		jw_obj_begin(w);
+		kint_or_null(w, "pid", pp->pid, pp->pid != 0);
+		jw_kstr(w, "src", pp->pid ? NULL : analysis_src_name(a, pp->src));
+		jw_kint(w, "checkouts", pp->checkouts);
+		jw_kint(w, "peak_checked_out", pp->peak_out);
+		kint_or_null(w, "peak_overflow", pp->peak_overflow, pp->peak_overflow != INT32_MIN);
+		jw_kint(w, "timeouts", (int64_t)pp->timeouts);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 	jw_key(w, "peak_usage_pct");
 	if (a->peak_usage_pct >= 0)
 		jw_num(w, a->peak_usage_pct, 1);

@@ -224,6 +224,22 @@ void analysis_write_text(const struct analysis *a, struct strbuf *o)
 		strbuf_addf(o, " (from %s)\n", !strcmp(a->peak_from, "pool_debug") ?
 				"pool debug checkouts/returns" : "pool-stat samples, a lower bound");
 	}
+	if (a->npool_parts > 1) {
+		strbuf_addf(o, "  %zu pools (one per process and engine):", a->npool_parts);
+		for (size_t i = 0; i < a->npool_parts; i++) {
+			const struct pool_part *pp = &a->pool_parts[i];
+			strbuf_addstr(o, i ? ";" : "");
+			if (pp->pid)
+				strbuf_addf(o, " pid %d", (int)pp->pid);
+			else {
+				strbuf_addch(o, ' ');
+				tf_clean(o, analysis_src_name(a, pp->src), 80);
+			}
+			strbuf_addf(o, " %ld checkouts, peak %d, %zu timeouts", pp->checkouts, (int)pp->peak_out,
+				    pp->timeouts);
+		}
+		strbuf_addch(o, '\n');
+	}
 	if (a->nbuckets) {
 		strbuf_addf(o, "  status per ");
 		tf_dur(o, (double)a->bucket_usec);
