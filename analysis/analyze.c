@@ -1113,11 +1113,14 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 	 * $time_local) cannot tell which of the ~25 holds of that second was
 	 * its request: such inputs are not matched to holds.  An input is
 	 * coarse when 90 % of its logged times (start + latency when the
-	 * format gave a latency) fall on a whole second.
+	 * format gave a latency) share one sub-second part (a parser may
+	 * place whole-second times mid-second).
 	 */
 	{
-		size_t *tot = xcalloc(tl->nsrc ? tl->nsrc : 1, sizeof(*tot));
-		size_t *whole = xcalloc(tl->nsrc ? tl->nsrc : 1, sizeof(*whole));
+		size_t ns = tl->nsrc ? tl->nsrc : 1;
+		uint32_t *bins = xcalloc(ns * 1000, sizeof(*bins));
+		size_t *tot = xcalloc(ns, sizeof(*tot));
+		bool *coarse = xcalloc(ns, sizeof(*coarse));
 		for (size_t r = 0; r < nreq; r++) {
 			log_usec t = reqs[r].ts;
 			if (t == LOG_USEC_NONE || reqs[r].src >= tl->nsrc)
@@ -1125,15 +1128,21 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 			if (reqs[r].dur != EVENT_NO_DURATION && reqs[r].dur >= 0)
 				t += reqs[r].dur;
 			tot[reqs[r].src]++;
-			if (t % USEC_PER_SEC == 0)
-				whole[reqs[r].src]++;
+			bins[reqs[r].src * 1000 + (size_t)(((t % USEC_PER_SEC) + USEC_PER_SEC) % USEC_PER_SEC / 1000)]++;
+		}
+		for (size_t i = 0; i < tl->nsrc; i++) {
+			uint32_t mx = 0;
+			for (size_t b = 0; b < 1000; b++)
+				if (bins[i * 1000 + b] > mx)
+					mx = bins[i * 1000 + b];
+			coarse[i] = tot[i] >= 10 && (size_t)mx * 10 >= tot[i] * 9;
 		}
 		for (size_t r = 0; r < nreq; r++)
-			if (reqs[r].src < tl->nsrc && tot[reqs[r].src] &&
-			    whole[reqs[r].src] * 10 >= tot[reqs[r].src] * 9)
+			if (reqs[r].src < tl->nsrc && coarse[reqs[r].src])
 				reqs[r].coarse = true;
+		free(bins);
 		free(tot);
-		free(whole);
+		free(coarse);
 	}
 
 	/* pool settings: --pool, else the timeout messages, else pool stats */
