@@ -746,3 +746,62 @@ Test(access_incident, gunicorn_matches_truth)
 	json_decref(truth);
 	run_done(&r);
 }
+
+/* gunicorn's access and error logs in one stream, in three orders: the same
+ * events by kind as the two files parsed apart. */
+static void kind_counts(struct run *r, size_t counts[EVENT_KIND__COUNT])
+{
+	memset(counts, 0, sizeof(size_t) * EVENT_KIND__COUNT);
+	for (size_t i = 0; i < r->tl.nr; i++)
+		counts[r->tl.ev[i].kind]++;
+}
+
+Test(access_incident, gunicorn_streams_mixed)
+{
+	struct strbuf acc = STRBUF_INIT, err = STRBUF_INIT, mix = STRBUF_INIT;
+	size_t want[EVENT_KIND__COUNT], got[EVENT_KIND__COUNT], part[EVENT_KIND__COUNT];
+	struct run a = { 0 }, e = { 0 };
+	const char *mid;
+
+	run_file(&a, test_path("fixtures/incident/gunicorn/access.log"), NULL);
+	run_file(&e, test_path("fixtures/incident/gunicorn/gunicorn.log"), NULL);
+	kind_counts(&a, want);
+	kind_counts(&e, part);
+	for (int k = 0; k < EVENT_KIND__COUNT; k++)
+		want[k] += part[k];
+	cr_assert_gt(want[EVENT_HTTP_REQUEST], 0);
+	cr_assert_gt(want[EVENT_APP_ERROR], 0);
+	cr_assert_eq(test_read_file(test_path("fixtures/incident/gunicorn/access.log"), &acc), 0);
+	cr_assert_eq(test_read_file(test_path("fixtures/incident/gunicorn/gunicorn.log"), &err), 0);
+	mid = acc.buf;
+	for (int i = 0; i < 1500 && mid; i++)
+		mid = strchr(mid, '\n') ? strchr(mid, '\n') + 1 : NULL;
+	cr_assert_not_null(mid);
+	for (int order = 0; order < 3; order++) {
+		struct run m = { 0 };
+		strbuf_reset(&mix);
+		if (order == 0) {
+			strbuf_addstr(&mix, acc.buf);
+			strbuf_addstr(&mix, err.buf);
+		} else if (order == 1) {
+			strbuf_addstr(&mix, err.buf);
+			strbuf_addstr(&mix, acc.buf);
+		} else {
+			strbuf_add(&mix, acc.buf, (size_t)(mid - acc.buf));
+			strbuf_addstr(&mix, err.buf);
+			strbuf_addstr(&mix, mid);
+		}
+		run_text(&m, mix.buf, NULL);
+		kind_counts(&m, got);
+		for (int k = 1; k < EVENT_KIND__COUNT; k++)
+			cr_expect_eq(got[k], want[k], "order %d (%s): %zu %s, want %zu", order,
+				     m.src->format, got[k], event_kind_name(k), want[k]);
+		cr_expect_eq(m.src->unparsed, 0, "order %d", order);
+		run_done(&m);
+	}
+	run_done(&a);
+	run_done(&e);
+	strbuf_release(&acc);
+	strbuf_release(&err);
+	strbuf_release(&mix);
+}
