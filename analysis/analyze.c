@@ -814,6 +814,7 @@ static void batch_effects(struct analysis *a, const uint8_t *dup)
 		struct sample s = SAMPLE_INIT;
 		size_t ne = 0, lo = 0, hi = hs->nr;
 		int32_t cur = 0;
+		int64_t work_min = INT64_MAX;
 		st->peak_conns = -1;
 		if (ws == LOG_USEC_NONE)
 			continue;
@@ -834,8 +835,11 @@ static void batch_effects(struct analysis *a, const uint8_t *dup)
 				break;
 			if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_BATCH)
 				continue;
-			if (hold_complete(h))
+			if (hold_complete(h)) {
 				sample_add(&s, h->dur);
+				if ((w->start_line == LOG_USEC_NONE || h->start >= w->start_line) && h->dur < work_min)
+					work_min = h->dur;
+			}
 			/* +1 at start (even), -1 at end (odd): ends sort first */
 			ALLOC_GROW(edges, ne + 2, edges_alloc);
 			edges[ne++] = h->start * 2 + 1;
@@ -850,6 +854,7 @@ static void batch_effects(struct analysis *a, const uint8_t *dup)
 				st->peak_conns = cur;
 		}
 		dist_from(&st->hold, &s);
+		st->held_min = work_min != INT64_MAX ? (double)work_min : st->hold.min;
 		sample_clear(&s);
 		for (size_t e = first_at_or_after(a->tl, ws); e < a->tl->nr && a->tl->ev[e].ts <= we; e++) {
 			const struct event *ev = &a->tl->ev[e];
@@ -1287,7 +1292,9 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 	{
 		struct sample *ep = xcalloc(a->nendpoints ? a->nendpoints : 1, sizeof(*ep));
 		struct sample bl = SAMPLE_INIT;
+		struct http_part untimed_part;
 		size_t cur = SIZE_MAX;
+		memset(&untimed_part, 0, sizeof(untimed_part));
 		for (size_t r = 0; r <= nreq; r++) {
 			const struct req *q = r < nreq ? &reqs[r] : NULL;
 			size_t bk = q && q->ts != LOG_USEC_NONE && a->nbuckets ? bucket_of(a, q->ts) : SIZE_MAX;
@@ -1309,7 +1316,8 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 			if (!q)
 				break;
 			during = q->ts != LOG_USEC_NONE && a->holds.nbatches && in_window(&a->holds, q->ts, a->end);
-			part = during ? &a->http_during : &a->http_outside;
+			/* a request with no time is in neither part */
+			part = q->ts == LOG_USEC_NONE ? &untimed_part : during ? &a->http_during : &a->http_outside;
 			a->http.requests++;
 			part->requests++;
 			a->endpoints[q->ep].http.requests++;
@@ -1324,7 +1332,8 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 			}
 			if (timed) {
 				sample_add(&s_lat, q->dur);
-				sample_add(during ? &s_lat_in : &s_lat_out, q->dur);
+				if (q->ts != LOG_USEC_NONE)
+					sample_add(during ? &s_lat_in : &s_lat_out, q->dur);
 				sample_add(&ep[q->ep], q->dur);
 				if (bk != SIZE_MAX)
 					sample_add(&bl, q->dur);

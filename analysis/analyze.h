@@ -130,6 +130,9 @@ struct pool_part {
 struct batch_stats {
 	int32_t peak_conns;        /* most batch-origin holds out at once, -1 unknown */
 	struct analysis_dist hold; /* its batch-origin pool-debug holds */
+	double held_min;           /* usec: the shortest of its holds begun after the
+	                              start line (not the lead-in that fetched its
+	                              work): "held N connections for held_min-max" */
 	size_t timeouts;           /* pool timeouts logged while it ran */
 	size_t http_5xx;           /* 5xx responses while it ran */
 };

@@ -143,7 +143,7 @@ void analysis_write_markdown_body(const struct analysis *a, struct strbuf *o, in
 				strbuf_addf(o, "%d", (int)st->peak_conns);
 			strbuf_addstr(o, " | ");
 			if (st->hold.count)
-				tf_dur_range(o, st->hold.min, st->hold.max);
+				tf_dur_range(o, st->held_min, st->hold.max);
 			strbuf_addstr(o, " | ");
 			if (w->commits >= 0)
 				strbuf_addf(o, "%d", (int)w->commits);

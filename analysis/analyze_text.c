@@ -54,7 +54,7 @@ void analysis_likely_cause(const struct analysis *a, const struct analysis_incid
 		if (st->peak_conns > 0 && st->hold.count) {
 			strbuf_addf(out, " held %d connection%s for ", (int)st->peak_conns,
 				    st->peak_conns == 1 ? "" : "s");
-			tf_dur_range(out, st->hold.min, st->hold.max);
+			tf_dur_range(out, st->held_min, st->hold.max);
 		} else {
 			strbuf_addstr(out, " ran for ");
 			tf_dur(out, (double)(w->end - w->start));
@@ -180,8 +180,8 @@ void analysis_write_text(const struct analysis *a, struct strbuf *o)
 				 "exhaustion in these logs.\n");
 	} else {
 		strbuf_addf(o, "  %zu incident%s (", a->nincidents, a->nincidents == 1 ? "" : "s");
-		strbuf_addstr(o, "buckets with a timeout, 5xx, refusal or a full pool, merged across gaps under ");
-		tf_dur(o, (double)a->opts.incident_gap_usec);
+		strbuf_addstr(o, "steps with a timeout, 5xx, refusal or a full pool, merged across gaps under ");
+		tf_step(o, a->opts.incident_gap_usec);
 		strbuf_addstr(o, "):\n");
 		for (size_t i = 0; i < a->nincidents; i++)
 			incident_text(o, a, i);
@@ -242,7 +242,7 @@ void analysis_write_text(const struct analysis *a, struct strbuf *o)
 	}
 	if (a->nbuckets) {
 		strbuf_addf(o, "  status per ");
-		tf_dur(o, (double)a->bucket_usec);
+		tf_step(o, a->bucket_usec);
 		strbuf_addf(o, ": %zu healthy, %zu warning (> %.0f %%), %zu exhausted, %zu unknown\n",
 			    a->level_buckets[LEVEL_HEALTHY], a->level_buckets[LEVEL_WARNING],
 			    a->opts.warn_pct, a->level_buckets[LEVEL_EXHAUSTED],
@@ -288,7 +288,7 @@ void analysis_write_text(const struct analysis *a, struct strbuf *o)
 			strbuf_addf(o, ", up to %d connections", (int)st->peak_conns);
 		if (st->hold.count) {
 			strbuf_addstr(o, " held ");
-			tf_dur_range(o, st->hold.min, st->hold.max);
+			tf_dur_range(o, st->held_min, st->hold.max);
 		}
 		if (w->commits >= 0)
 			strbuf_addf(o, ", %d commits", (int)w->commits);
@@ -316,7 +316,10 @@ void analysis_write_text(const struct analysis *a, struct strbuf *o)
 		} else {
 			dist_line(o, "latency", &a->http.latency);
 		}
-		if (a->nbatches) {
+		if (a->http_untimed)
+			strbuf_addf(o, "  %zu requests carry no time (uvicorn access lines have none): counted, "
+				       "not placed in time\n", a->http_untimed);
+		if (a->nbatches && a->http_untimed < a->http.requests) {
 			strbuf_addf(o, "  during batches: %zu requests, %zu 5xx", a->http_during.requests,
 				    a->http_during.errors_5xx);
 			if (a->http_during.timed) {

@@ -60,14 +60,10 @@ static double tx(const struct analysis *a, log_usec t, const struct axis *ax)
 
 static void bucket_label(char *out, size_t n, int64_t usec)
 {
-	if (usec % (3600 * USEC_PER_SEC) == 0)
-		snprintf(out, n, "%lld h", (long long)(usec / (3600 * USEC_PER_SEC)));
-	else if (usec % (60 * USEC_PER_SEC) == 0)
-		snprintf(out, n, "%lld min", (long long)(usec / (60 * USEC_PER_SEC)));
-	else if (usec % USEC_PER_SEC == 0)
-		snprintf(out, n, "%lld s", (long long)(usec / USEC_PER_SEC));
-	else
-		snprintf(out, n, "%.3g s", (double)usec / 1e6);
+	struct strbuf sb = STRBUF_INIT;
+	tf_step(&sb, usec);
+	snprintf(out, n, "%s", sb.buf);
+	strbuf_release(&sb);
 }
 
 /* The end of the time axis: the longest side. */

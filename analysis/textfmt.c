@@ -164,3 +164,15 @@ void tf_pool_config(struct strbuf *o, const struct pool_config *c)
 		tf_dur(o, (double)c->timeout_usec);
 	}
 }
+
+void tf_step(struct strbuf *o, int64_t usec)
+{
+	if (usec > 0 && usec % (3600 * USEC_PER_SEC) == 0)
+		strbuf_addf(o, "%lld h", (long long)(usec / (3600 * USEC_PER_SEC)));
+	else if (usec > 0 && usec % (60 * USEC_PER_SEC) == 0)
+		strbuf_addf(o, "%lld min", (long long)(usec / (60 * USEC_PER_SEC)));
+	else if (usec > 0 && usec % USEC_PER_SEC == 0)
+		strbuf_addf(o, "%lld s", (long long)(usec / USEC_PER_SEC));
+	else
+		strbuf_addf(o, "%.3g s", (double)usec / 1e6);
+}

@@ -17,6 +17,8 @@ void tf_time(struct strbuf *o, log_usec t);
 void tf_iso(struct strbuf *o, log_usec t);
 /* "85 ms", "3.21 s", "1m39s", "2h05m" for a duration in usec */
 void tf_dur(struct strbuf *o, double usec);
+/* A time step: "10 s", "1 min", "2 h", "0.5 s" */
+void tf_step(struct strbuf *o, int64_t usec);
 /* "3.0-12.1 s" */
 void tf_dur_range(struct strbuf *o, double lo_usec, double hi_usec);
 /* "path:line"; in Markdown as a code span */
