@@ -211,5 +211,7 @@ void event_to_json(const struct event *ev, const char *src_name, struct strbuf *
 		jw_kbool(&w, "ts_inferred", true);
 	if (ev->flags & EVENT_F_LATE_OK)
 		jw_kbool(&w, "late", true);
+	if (ev->flags & EVENT_F_DUR_PARTIAL)
+		jw_kbool(&w, "duration_partial", true);
 	jw_obj_end(&w);
 }

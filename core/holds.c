@@ -517,7 +517,8 @@ void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *
 	free(pgopen);
 
 	/* batch spans are holds too (the next best evidence) */
-	qsort(hs->batches, hs->nbatches, sizeof(*hs->batches), cmp_batch);
+	if (hs->nbatches > 1) /* qsort(NULL, 0) is undefined behaviour */
+		qsort(hs->batches, hs->nbatches, sizeof(*hs->batches), cmp_batch);
 	for (size_t b = 0; b < hs->nbatches; b++) {
 		const struct batch_window *w = &hs->batches[b];
 		struct event fake;
@@ -544,7 +545,8 @@ void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *
 			h->dur = w->end - w->start;
 	}
 
-	qsort(hs->v, hs->nr, sizeof(*hs->v), cmp_hold);
+	if (hs->nr > 1)
+		qsort(hs->v, hs->nr, sizeof(*hs->v), cmp_hold);
 	for (size_t j = 0; j < hs->nr; j++) {
 		const struct hold *h = &hs->v[j];
 		if (hold_complete(h))
