@@ -133,6 +133,13 @@ log_usec workload_start(const struct workload *wl);
 log_usec workload_end(const struct workload *wl);
 
 /*
+ * Build the workload from a parsed, sorted timeline (replay/extract.c says
+ * how, and which evidence wins).  wl must be freshly initialised.  The
+ * timeline must outlive nothing: strings are copied.  Returns 0.
+ */
+int workload_extract(struct workload *wl, const struct timeline *tl);
+
+/*
  * The TSV file (docs/replay.md):
  *   #poolscope-workload 1
  *   #config <tab> pool_size=N <tab> max_overflow=N <tab> timeout_s=X ...
