@@ -123,6 +123,14 @@ int replay_model_option(struct sim_config *cfg, struct wl_transform *t, int opt,
 			return error("--scale-load wants a factor from 0 to 1000, not '%s'", arg);
 		t->scale_load = d;
 		return 1;
+	case OPT_RP_LOCK_WAITS:
+		if (!strcmp(arg, "keep"))
+			t->lock_waits = 0;
+		else if (!strcmp(arg, "drop"))
+			t->lock_waits = 1;
+		else
+			return error("--lock-waits wants keep or drop, not '%s'", arg);
+		return 1;
 	case OPT_RP_SEED:
 		if (parse_count(arg, "--seed", 0, INT64_MAX, &v) < 0)
 			return -1;
@@ -131,4 +139,17 @@ int replay_model_option(struct sim_config *cfg, struct wl_transform *t, int opt,
 	default:
 		return 0;
 	}
+}
+
+/* The recorded settings, or -1 after error() naming what is missing. */
+int replay_recorded_pool(const struct workload *wl, struct pool_config *pc)
+{
+	if (wl->rec_pool_size < 0 || wl->rec_max_overflow == INT32_MIN || wl->rec_timeout_usec < 0)
+		return error("the logs do not state the pool settings (no TimeoutError message%s); "
+			     "give --pool SIZE/OVERFLOW/TIMEOUT",
+			     wl->rec_pool_size >= 0 ? ", only the pool size from pool-stat lines" : "");
+	pc->pool_size = wl->rec_pool_size;
+	pc->max_overflow = wl->rec_max_overflow;
+	pc->timeout_usec = wl->rec_timeout_usec;
+	return 0;
 }

@@ -13,6 +13,10 @@
  * error(). */
 int replay_load_workload(char **args, int n, const struct parse_opts *opts, struct workload *wl);
 
+/* The pool settings recorded in the logs into pc, or -1 after error()
+ * naming what is missing. */
+int replay_recorded_pool(const struct workload *wl, struct pool_config *pc);
+
 /* One line on stderr about how the workload was built (evidence, imputed
  * rows), unless quiet. */
 void replay_describe_workload(const struct workload *wl);
@@ -32,7 +36,8 @@ enum {
 	OPT_RP_BATCH_GAP,
 	OPT_RP_SCALE,
 	OPT_RP_PER_ENTRY,
-	OPT_RP_SEED
+	OPT_RP_SEED,
+	OPT_RP_LOCK_WAITS
 };
 #define REPLAY_MODEL_LONGOPTS                                                 \
 	{ "workers", required_argument, NULL, OPT_RP_WORKERS },               \
@@ -48,7 +53,8 @@ enum {
 	{ "batch-gap", required_argument, NULL, OPT_RP_BATCH_GAP },           \
 	{ "scale-load", required_argument, NULL, OPT_RP_SCALE },              \
 	{ "per-entry-cost", required_argument, NULL, OPT_RP_PER_ENTRY },      \
-	{ "seed", required_argument, NULL, OPT_RP_SEED }
+	{ "seed", required_argument, NULL, OPT_RP_SEED },                     \
+	{ "lock-waits", required_argument, NULL, OPT_RP_LOCK_WAITS }
 #define REPLAY_MODEL_USAGE                                                                \
 	"Model options:\n"                                                                \
 	"  --workers N        N app processes, each with its own pool; API requests are\n" \
@@ -74,6 +80,11 @@ enum {
 	"  --batch-gap S      seconds the worker sleeps between batches (default: as\n"   \
 	"                     recorded; 0 between the pieces of a re-cut batch)\n"          \
 	"  --per-entry-cost S connection seconds per entry (default: measured)\n"          \
+	"  --lock-waits keep|drop  API holds that overlap a batch and are longer than\n" \
+	"                     2 x p99 of the others are taken to wait on the batch's row\n" \
+	"                     locks; drop replaces them by the nearest ordinary hold\n"   \
+	"                     (default: drop with --commit group over batches that\n"    \
+	"                     committed once, else keep)\n"                               \
 	"  --scale-load X     API arrivals x X: thinned (X < 1) or replicated into the\n" \
 	"                     gaps (X > 1), deterministically for --seed (default 1)\n"     \
 	"  --seed N           seed for --scale-load (default 1)\n"

@@ -253,7 +253,12 @@ static void extract_batch(struct extract *x, const struct batch_window *w, int64
 		seq_lane[nseq++] = (uint16_t)nlanes;
 		nlanes++;
 	}
-	/* continuations, earliest-ending lane first */
+	/* continuations, earliest-ending lane first; not when the batch line
+	 * says one commit per connection (then a hold right after a lane's end
+	 * is a waiter the pool handed that connection to) */
+	if (w->commits >= 0 && w->connections > 0 && w->commits <= w->connections)
+		for (size_t l = 0; l < nlanes; l++)
+			lanes[l].open = false;
 	for (;;) {
 		size_t best = SIZE_MAX;
 		for (size_t l = 0; l < nlanes; l++)

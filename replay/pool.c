@@ -30,7 +30,7 @@ void pool_config_init(struct pool_config *c)
 	c->recycle_usec = -1;
 }
 
-int pool_config_parse(struct pool_config *c, const char *s)
+int pool_config_from_string(struct pool_config *c, const char *s)
 {
 	const char *a = strchr(s, '/'), *b;
 	int64_t size, ovf, t;

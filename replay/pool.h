@@ -64,7 +64,7 @@ struct pool_config {
 void pool_config_init(struct pool_config *c);
 /* "SIZE/OVERFLOW/TIMEOUT" (timeout in seconds, decimals allowed), e.g.
  * "20/30/45".  Returns 0, or -1 (no message) if malformed. */
-int pool_config_parse(struct pool_config *c, const char *s);
+int pool_config_from_string(struct pool_config *c, const char *s);
 
 enum pool_outcome {
 	POOL_GOT_IDLE,      /* checkout/deadline/wakeup: res.conn is the caller's */

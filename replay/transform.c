@@ -3,6 +3,7 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/event.h"
+#include "core/stats.h"
 #include "replay/workload.h"
 #include "core/banned.h"
 
@@ -26,6 +27,18 @@
  *   lacks one, or --per-entry-cost).  Commit once: one checkout per lane for
  *   its whole slice.  Commit per group: one checkout per group of g entries,
  *   with the recorded gap between a lane's checkouts.
+ *
+ * Lock waits (--lock-waits drop; the default when --commit group replaces
+ *   batches that committed once): a batch that commits once per lane holds
+ *   its row locks for the lane's whole slice, and API requests that touch
+ *   those rows hold their connection while they wait, so their recorded
+ *   holds are the batch's doing.  An API hold that overlaps a batch's span
+ *   and is longer than L = 2 x p99 of the API holds that overlap no batch is
+ *   taken to contain such a wait: it is replaced by the hold of the nearest
+ *   request (by arrival) that overlaps no batch, and flagged lock_wait.
+ *   Committing per group releases the locks after each group, which is
+ *   what the fix did; keeping the recorded holds would charge the new
+ *   batches with the old batches' lock waits.
  */
 
 void wl_transform_init(struct wl_transform *t)
@@ -35,12 +48,106 @@ void wl_transform_init(struct wl_transform *t)
 	t->batch_gap_usec = -1;
 	t->scale_load = 1.0;
 	t->seed = 1;
+	t->lock_waits = -1;
 }
 
 bool wl_transform_is_identity(const struct wl_transform *t)
 {
 	return t->batch_size <= 0 && t->batch_concurrency <= 0 && t->commit < 0 &&
-	       t->batch_gap_usec < 0 && t->scale_load == 1.0;
+	       t->batch_gap_usec < 0 && t->scale_load == 1.0 && t->lock_waits != 1 &&
+	       t->group_size <= 0 && t->per_entry_usec <= 0;
+}
+
+struct span {
+	log_usec s, e;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	return (x->s > y->s) - (x->s < y->s);
+}
+
+/* Does [s, e) overlap any span?  spans sorted by start, merged. */
+static bool overlaps(const struct span *sp, size_t n, log_usec s, log_usec e)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (sp[mid].e <= s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && sp[lo].s < e;
+}
+
+/* Replace API holds that contain waits on a batch's locks (see the top). */
+static void drop_lock_waits(struct workload *out, const struct workload *in)
+{
+	struct span *sp = xmalloc((in->nbatch + 1) * sizeof(*sp));
+	size_t n = 0, m = 0;
+	struct sample base = SAMPLE_INIT;
+	size_t *clean = xmalloc((out->nreq + 1) * sizeof(*clean)), nclean = 0;
+	int64_t limit;
+	for (size_t b = 0; b < in->nbatch; b++) {
+		const struct wl_batch *wb = &in->batch[b];
+		log_usec end = wb->start, lane_end = wb->start;
+		uint32_t lane = UINT32_MAX;
+		for (uint32_t k = 0; k < wb->nholds; k++) {
+			const struct wl_hold *h = &in->holds[wb->first + k];
+			if (h->lane != lane) {
+				lane = h->lane;
+				lane_end = wb->start;
+			}
+			lane_end += h->gap + h->hold;
+			if (lane_end > end)
+				end = lane_end;
+		}
+		if (end > wb->start)
+			sp[n++] = (struct span){ wb->start, end };
+	}
+	qsort(sp, n, sizeof(*sp), cmp_span);
+	for (size_t i = 0; i < n; i++) {
+		if (m && sp[i].s <= sp[m - 1].e) {
+			if (sp[i].e > sp[m - 1].e)
+				sp[m - 1].e = sp[i].e;
+		} else {
+			sp[m++] = sp[i];
+		}
+	}
+	for (size_t i = 0; i < out->nreq; i++) {
+		const struct wl_request *r = &out->req[i];
+		if (r->origin == ORIGIN_BATCH || (r->flags & WL_F_TIMED_OUT))
+			continue;
+		if (!overlaps(sp, m, r->t, r->t + r->hold + 1)) {
+			sample_add(&base, r->hold);
+			clean[nclean++] = i;
+		}
+	}
+	if (!nclean)
+		goto out;
+	limit = (int64_t)(2 * sample_percentile(&base, 99));
+	for (size_t i = 0, c = 0; i < out->nreq; i++) {
+		struct wl_request *r = &out->req[i];
+		size_t best;
+		if (r->origin == ORIGIN_BATCH || r->hold <= limit ||
+		    !overlaps(sp, m, r->t, r->t + r->hold + 1))
+			continue;
+		/* nearest clean request by arrival: clean[] is in arrival order */
+		while (c + 1 < nclean && out->req[clean[c + 1]].t <= r->t)
+			c++;
+		best = clean[c];
+		if (c + 1 < nclean && out->req[clean[c + 1]].t - r->t < r->t - out->req[best].t)
+			best = clean[c + 1];
+		r->hold = out->req[best].hold;
+		r->flags |= WL_F_LOCK_WAIT;
+		out->lock_waits_dropped++;
+	}
+out:
+	sample_clear(&base);
+	free(clean);
+	free(sp);
 }
 
 static bool batch_recut(const struct wl_transform *t)
@@ -217,8 +324,20 @@ static int recut_batches(struct workload *out, const struct workload *in,
 int workload_transform(struct workload *out, const struct workload *in,
 		       const struct wl_transform *t)
 {
+	int lock = t->lock_waits;
 	copy_header(out, in);
 	scale_requests(out, in, t->scale_load, t->seed);
+	if (lock < 0) {
+		lock = 0;
+		if (t->commit == WL_COMMIT_GROUP)
+			for (size_t i = 0; i < in->nbatch; i++)
+				if (in->batch[i].commit == WL_COMMIT_ONCE)
+					lock = 1;
+	}
+	if (lock) {
+		workload_sort(out);
+		drop_lock_waits(out, in);
+	}
 	if (batch_recut(t)) {
 		if (recut_batches(out, in, t) < 0)
 			return -1;

@@ -268,6 +268,7 @@ static const struct {
 	{ WL_F_ARRIVAL_EST, "arrival_est" },
 	{ WL_F_ORIGIN_GUESS, "origin_guess" },
 	{ WL_F_COPY, "copy" },
+	{ WL_F_LOCK_WAIT, "lock_wait" },
 };
 
 static void add_flags(struct strbuf *sb, unsigned flags)
@@ -434,7 +435,7 @@ static int parse_config(struct workload *wl, char *line, const char *path, size_
 		else if (!strcmp(f[i], "peak_checked_out") && !parse_i64(eq, &v) && v >= 0 && v < INT32_MAX)
 			wl->rec_peak_checked_out = (int32_t)v;
 		else if (!strcmp(f[i], "hold_evidence"))
-			; /* informational */
+			wl->hold_evidence = strtab_intern_cstr(&wl->strings, eq);
 		else
 			return error("%s:%zu: bad config item '%s=%s'", path, lno, f[i], eq);
 	}
@@ -611,6 +612,11 @@ int workload_read(struct workload *wl, const char *path)
 	}
 	if (wl->per_entry_usec < 0)
 		wl->per_entry_usec = workload_measure_per_entry(wl);
+	for (size_t i = 0; i < wl->nreq; i++) {
+		wl->imputed += !!(wl->req[i].flags & WL_F_IMPUTED);
+		wl->arrival_est += !!(wl->req[i].flags & WL_F_ARRIVAL_EST);
+		wl->origin_guess += !!(wl->req[i].flags & WL_F_ORIGIN_GUESS);
+	}
 	workload_sort(wl);
 	return 0;
 }

@@ -42,6 +42,8 @@ enum wl_evidence wl_evidence_from_name(const char *s, size_t len);
 #define WL_F_ARRIVAL_EST 0x04u /* arrival estimated: it waited in the queue */
 #define WL_F_ORIGIN_GUESS 0x08u /* api/batch told apart by the heuristic */
 #define WL_F_COPY       0x10u /* a replica made by --scale-load > 1 */
+#define WL_F_LOCK_WAIT  0x20u /* transform: a hold taken to include a wait on the
+			       * batch's row locks, replaced by a baseline hold */
 
 struct wl_request {
 	log_usec t;       /* arrival: pool checkout called */
@@ -108,6 +110,7 @@ struct workload {
 	int32_t rec_peak_checked_out; /* from pool debug / stats, -1 unknown */
 	/* extraction diagnostics */
 	size_t imputed, arrival_est, origin_guess;
+	size_t lock_waits_dropped; /* transform: holds replaced (WL_F_LOCK_WAIT) */
 	const char *hold_evidence; /* static: best evidence for holds ("pool_debug") */
 };
 
@@ -164,6 +167,8 @@ struct wl_transform {
 	int64_t per_entry_usec;    /* > 0: override the measured per-entry cost */
 	int32_t group_size;        /* > 0: entries per checkout with commit per group
 				    * (default: measured from per-group batches, else 1) */
+	int lock_waits;            /* 1 drop, 0 keep, -1 auto: drop when --commit group
+				    * replaces batches that committed once (see transform.c) */
 	uint64_t seed;
 };
 void wl_transform_init(struct wl_transform *t);

@@ -461,22 +461,22 @@ Test(pool, connect_done_twice_is_a_bug, .signal = SIGABRT)
 	pool_connect_done(&p, 0, a);
 }
 
-Test(pool, config_parse)
+Test(pool, config_from_string)
 {
 	struct pool_config c;
 	pool_config_init(&c);
-	cr_assert_eq(pool_config_parse(&c, "20/30/45"), 0);
+	cr_assert_eq(pool_config_from_string(&c, "20/30/45"), 0);
 	cr_assert_eq(c.pool_size, 20);
 	cr_assert_eq(c.max_overflow, 30);
 	cr_assert_eq(c.timeout_usec, S(45));
-	cr_assert_eq(pool_config_parse(&c, "10/-1/4.5"), 0);
+	cr_assert_eq(pool_config_from_string(&c, "10/-1/4.5"), 0);
 	cr_assert_eq(c.max_overflow, -1);
 	cr_assert_eq(c.timeout_usec, S(4.5));
-	cr_assert_eq(pool_config_parse(&c, "0/5/0"), 0);
+	cr_assert_eq(pool_config_from_string(&c, "0/5/0"), 0);
 	cr_assert_eq(c.timeout_usec, 0);
-	cr_assert_eq(pool_config_parse(&c, "10/20"), -1);
-	cr_assert_eq(pool_config_parse(&c, "10/-2/3"), -1);
-	cr_assert_eq(pool_config_parse(&c, "x/2/3"), -1);
-	cr_assert_eq(pool_config_parse(&c, "1/2/-3"), -1);
+	cr_assert_eq(pool_config_from_string(&c, "10/20"), -1);
+	cr_assert_eq(pool_config_from_string(&c, "10/-2/3"), -1);
+	cr_assert_eq(pool_config_from_string(&c, "x/2/3"), -1);
+	cr_assert_eq(pool_config_from_string(&c, "1/2/-3"), -1);
 	cr_assert_eq(c.pool_size, 0, "a failed parse leaves the config alone");
 }
