@@ -15,8 +15,11 @@ extern const struct format format_pg_stderr, format_pg_csv, format_pg_json;
 extern const struct format format_uvicorn_access, format_gunicorn_access, format_nginx_access;
 extern const struct format format_hikaricp, format_pgbouncer;
 extern const struct wrapper wrapper_journald, wrapper_docker;
+/* parsers/events.c */
+extern const struct format format_poolscope_events;
 
 const struct format *const format_registry[] = {
+	&format_poolscope_events,
 	&format_pg_csv,
 	&format_pg_json,
 	&format_pg_stderr,
