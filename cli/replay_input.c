@@ -123,6 +123,11 @@ int replay_model_option(struct sim_config *cfg, struct wl_transform *t, int opt,
 			return error("--scale-load wants a factor from 0 to 1000, not '%s'", arg);
 		t->scale_load = d;
 		return 1;
+	case OPT_RP_THREADS:
+		if (parse_count(arg, "--server-threads", 1, 100000, &v) < 0)
+			return -1;
+		cfg->threads = (int32_t)v;
+		return 1;
 	case OPT_RP_LOCK_WAITS:
 		if (!strcmp(arg, "keep"))
 			t->lock_waits = 0;

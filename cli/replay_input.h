@@ -37,7 +37,8 @@ enum {
 	OPT_RP_SCALE,
 	OPT_RP_PER_ENTRY,
 	OPT_RP_SEED,
-	OPT_RP_LOCK_WAITS
+	OPT_RP_LOCK_WAITS,
+	OPT_RP_THREADS
 };
 #define REPLAY_MODEL_LONGOPTS                                                 \
 	{ "workers", required_argument, NULL, OPT_RP_WORKERS },               \
@@ -54,12 +55,18 @@ enum {
 	{ "scale-load", required_argument, NULL, OPT_RP_SCALE },              \
 	{ "per-entry-cost", required_argument, NULL, OPT_RP_PER_ENTRY },      \
 	{ "seed", required_argument, NULL, OPT_RP_SEED },                     \
-	{ "lock-waits", required_argument, NULL, OPT_RP_LOCK_WAITS }
+	{ "lock-waits", required_argument, NULL, OPT_RP_LOCK_WAITS },         \
+	{ "server-threads", required_argument, NULL, OPT_RP_THREADS }
 #define REPLAY_MODEL_USAGE                                                                \
 	"Model options:\n"                                                                \
 	"  --workers N        N app processes, each with its own pool; API requests are\n" \
 	"                     dealt round-robin, batches run in the first (default: one\n" \
 	"                     pool per process id seen in the logs)\n"                      \
+	"  --server-threads N API requests each process runs at once (uvicorn sync\n"   \
+	"                     endpoints: 40, gunicorn gthread: --threads); more queue at\n" \
+	"                     the server, which is not pool wait.  Recorded arrivals\n"   \
+	"                     already include the recorded server queueing, so use it\n" \
+	"                     for what-ifs that free threads (default: no limit)\n"       \
 	"  --max-connections N  PostgreSQL max_connections across all processes; a\n"     \
 	"                     connect beyond it is refused (default: no limit)\n"           \
 	"  --barging          newcomers may take a returned connection before the\n"      \

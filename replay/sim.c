@@ -47,7 +47,7 @@ struct hent {
 };
 
 enum job_kind { JOB_API, JOB_LANE };
-enum job_state { JS_FREE, JS_WAITING, JS_CONNECTING, JS_HOLDING, JS_GAP };
+enum job_state { JS_FREE, JS_WAITING, JS_CONNECTING, JS_HOLDING, JS_GAP, JS_QUEUED };
 
 struct job {
 	log_usec t_req;      /* this checkout was asked for */
@@ -65,7 +65,15 @@ struct job {
 	uint8_t origin;
 	uint8_t late;
 	uint8_t failed;
+	uint8_t threaded;    /* holds one of its process's server threads */
 	uint32_t next_free;
+};
+
+/* Per process: server threads (cfg->threads) and the requests queued for one. */
+struct proc {
+	int32_t busy;
+	uint32_t *q;         /* owned: ring of job slots */
+	uint32_t qhead, qn, qalloc; /* qalloc: a power of two */
 };
 
 struct bstate {
@@ -98,6 +106,8 @@ struct sim {
 	int32_t open_total;
 	size_t live_jobs;
 	uint64_t failures;   /* timeouts + refusals so far */
+	struct proc *proc;   /* owned: nproc entries */
+	bool releasing;      /* inside thread_release(): no nested draining */
 	/* http method/path split of names, for events */
 	const char **ev_method, **ev_path;
 	struct strtab ev_strings;
@@ -660,6 +670,51 @@ static void lane_next(struct sim *s, uint32_t ji, log_usec now)
 
 /* --- completion ---------------------------------------------------------------- */
 
+/*
+ * Server threads (--threads): a request that finds all of its process's
+ * threads busy queues at the server, before the pool, and that time does
+ * not count toward the pool timeout (reference 7.6).  A freed thread takes
+ * the oldest queued request, whose checkout starts then.
+ */
+static void thread_release(struct sim *s, uint32_t ji, log_usec now)
+{
+	struct proc *p = &s->proc[s->jobs[ji].pool / s->nengines];
+	s->jobs[ji].threaded = 0;
+	p->busy--;
+	if (s->releasing)
+		return; /* the outer loop below drains the queue */
+	s->releasing = true;
+	while (p->qn && p->busy < s->cfg->threads) {
+		uint32_t qi = p->q[p->qhead];
+		p->qhead = (p->qhead + 1) & (p->qalloc - 1);
+		p->qn--;
+		p->busy++;
+		s->jobs[qi].threaded = 1;
+		s->res->server_queued++;
+		job_checkout(s, qi, now);
+	}
+	s->releasing = false;
+}
+
+static void thread_enqueue(struct sim *s, struct proc *p, uint32_t ji)
+{
+	if (p->qn == p->qalloc) {
+		uint32_t na = p->qalloc ? p->qalloc * 2 : 64;
+		uint32_t *n = xmalloc(na * sizeof(*n));
+		for (uint32_t i = 0; i < p->qn; i++)
+			n[i] = p->q[(p->qhead + i) & (p->qalloc - 1)];
+		free(p->q);
+		p->q = n;
+		p->qalloc = na;
+		p->qhead = 0;
+	}
+	p->q[(p->qhead + p->qn) & (p->qalloc - 1)] = ji;
+	p->qn++;
+	s->jobs[ji].state = JS_QUEUED;
+	if ((int32_t)p->qn > s->res->peak_server_queue)
+		s->res->peak_server_queue = (int32_t)p->qn;
+}
+
 static void job_done(struct sim *s, uint32_t ji, log_usec now)
 {
 	struct job *j = &s->jobs[ji];
@@ -668,6 +723,8 @@ static void job_done(struct sim *s, uint32_t ji, log_usec now)
 	if (j->kind == JOB_API) {
 		if (j->origin != ORIGIN_BATCH)
 			emit_http(s, now, j, 200);
+		if (j->threaded)
+			thread_release(s, ji, now);
 		job_free(s, ji);
 		return;
 	}
@@ -683,6 +740,8 @@ static void job_failed(struct sim *s, uint32_t ji, log_usec now)
 		s->res->requests_failed++;
 		if (j->origin != ORIGIN_BATCH)
 			emit_http(s, now, j, 500);
+		if (j->threaded)
+			thread_release(s, ji, now);
 		job_free(s, ji);
 		return;
 	}
@@ -832,6 +891,7 @@ int sim_run(const struct workload *wl, const struct sim_config *cfg, struct sim_
 		BUG("sim: %d pools", s.npools);
 	res->npools = s.npools;
 	s.pools = xcalloc((size_t)s.npools, sizeof(*s.pools));
+	s.proc = xcalloc((size_t)s.nproc, sizeof(*s.proc));
 	s.pool_pid = xcalloc((size_t)s.npools, sizeof(*s.pool_pid));
 	s.pool_engine = xcalloc((size_t)s.npools, sizeof(*s.pool_engine));
 	for (int32_t p = 0; p < s.npools; p++) {
@@ -894,8 +954,18 @@ int sim_run(const struct workload *wl, const struct sim_config *cfg, struct sim_
 			else
 				proc = s.nproc == 1 ? 0 : proc_index(&s, rq->pid);
 			j->pool = pool_of(&s, proc, rq->engine);
+			j->threaded = 0;
 			res->requests++;
 			ai++;
+			if (cfg->threads > 0 && j->origin != ORIGIN_BATCH) {
+				struct proc *pr = &s.proc[proc];
+				if (pr->busy >= cfg->threads) {
+					thread_enqueue(&s, pr, ji);
+					continue;
+				}
+				pr->busy++;
+				j->threaded = 1;
+			}
 			job_checkout(&s, ji, now);
 			continue;
 		}
@@ -963,6 +1033,9 @@ int sim_run(const struct workload *wl, const struct sim_config *cfg, struct sim_
 		pool_release(&s.pools[p]);
 	}
 	merge_origins(res);
+	for (int32_t p = 0; p < s.nproc; p++)
+		free(s.proc[p].q);
+	free(s.proc);
 	free(s.pools);
 	free(s.pool_pid);
 	free(s.pool_engine);

@@ -31,6 +31,8 @@ struct sim_config {
 	struct pool_config pool;  /* per pool */
 	int32_t workers;          /* 0: by recorded pid */
 	int32_t max_connections;  /* 0: no limit */
+	int32_t threads;          /* server threads per process for API requests
+				   * (anyio: 40, gthread: --threads); 0: no limit */
 	int64_t stats_every_usec; /* pool_stats sample period in emitted events (0: none) */
 	bool keep_waits;          /* collect waits for percentiles (default on) */
 	bool stop_at_failure;     /* end the run at the first timeout or refusal
@@ -67,6 +69,8 @@ struct sim_result {
 	int32_t peak_overflow;    /* highest per pool (SQLAlchemy counter) */
 	int32_t peak_open_total;  /* all pools together (PostgreSQL's view) */
 	int32_t peak_waiters;
+	int32_t peak_server_queue; /* requests queued for a server thread */
+	uint64_t server_queued;    /* requests that queued for a thread */
 	int32_t npools;
 	struct sim_origin origin[ORIGIN__COUNT]; /* by origin of the caller */
 	struct sim_origin all;    /* every origin together */

@@ -415,18 +415,26 @@ int sweep_write_heatmap(const struct sweep_result *r, const char *dir)
 		if (p->max_overflow < omin) omin = p->max_overflow;
 		if (p->max_overflow > omax) omax = p->max_overflow;
 	}
+	/* the same convention as analysis/chart.c: `term` picks PNG or SVG */
 	strbuf_addf(&gp,
-		    "# poolscope sweep heatmap; render with: gnuplot sweep-timeouts.gp\n"
-		    "set title 'Predicted pool timeouts (timeout %.2f s)'\n"
-		    "set xlabel 'pool\\_size'\nset ylabel 'max\\_overflow'\n"
-		    "set cblabel 'timeouts'\nset view map\nset palette defined (0 '#f7fbff', 1 '#fdae6b', 2 '#d94801', 3 '#7f2704')\n"
+		    "# poolscope sweep heatmap: gnuplot sweep-timeouts.gp (PNG),\n"
+		    "# gnuplot -e \"term='svg'\" sweep-timeouts.gp (SVG)\n"
+		    "if (!exists('term')) term = 'png'\n"
+		    "if (term eq 'svg') {\n"
+		    "  set terminal svg size 900,700 dynamic font 'Sans,11'\n"
+		    "  set output 'sweep-timeouts.svg'\n"
+		    "} else {\n"
+		    "  set terminal pngcairo size 900,700 font 'Sans,10'\n"
+		    "  set output 'sweep-timeouts.png'\n"
+		    "}\n"
+		    "set title 'Predicted pool timeouts (timeout %.2f s%s)' noenhanced\n"
+		    "set xlabel 'pool_size' noenhanced\nset ylabel 'max_overflow' noenhanced\n"
+		    "set cblabel 'timeouts'\nset view map\n"
+		    "set palette defined (0 '#f7fbff', 1 '#fdae6b', 2 '#d94801', 3 '#7f2704')\n"
 		    "set xrange [%g:%g]\nset yrange [%g:%g]\nset tics out\n"
-		    "do for [t in 'pngcairo svg'] {\n"
-		    "  if (t eq 'pngcairo') { set terminal pngcairo size 900,700; set output 'sweep-timeouts.png' }\n"
-		    "  if (t eq 'svg') { set terminal svg size 900,700; set output 'sweep-timeouts.svg' }\n"
-		    "  plot 'sweep-timeouts.dat' using 1:2:3 with image notitle\n"
-		    "}\n",
-		    (double)r->map_timeout_usec / 1e6, smin - 0.5, smax + 0.5, omin - 0.5, omax + 0.5);
+		    "plot 'sweep-timeouts.dat' using 1:2:3 with image notitle\n",
+		    (double)r->map_timeout_usec / 1e6, r->map_batch_size ? ", re-cut batches" : "",
+		    smin - 0.5, smax + 0.5, omin - 0.5, omax + 0.5);
 	strbuf_addf(&path, "%s/sweep-timeouts.dat", dir);
 	if (!(fp = fopen(path.buf, "w"))) {
 		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
