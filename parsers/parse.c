@@ -129,6 +129,7 @@ struct driver {
 				   * known once the next line starts */
 	uint64_t end_offset, end_line;
 	bool read_failed;         /* reading stopped on an error (truncated gzip) */
+	uint64_t last_no;         /* number of the last line fed */
 };
 
 static void try_record(struct driver *d)
@@ -238,6 +239,7 @@ static bool take_line(struct driver *d, const struct line *ln, uint64_t end)
 	if ((ln->flags & LINE_F_NO_EOL) && d->hold_partial)
 		return false;
 	feed_line(d, ln);
+	d->last_no = ln->no;
 	if (ln->flags & LINE_F_TOO_LONG) {
 		d->long_pending = true;
 	} else {
@@ -375,6 +377,7 @@ int parse_input_at(const char *path, const struct parse_opts *opts,
 		/* NEEDSWORK: a cut line at the very end counts as complete even if
 		 * its tail has no newline yet; the reader cannot tell these apart */
 		d.end_offset = reader_offset(rd);
+		d.end_line = d.last_no;
 	}
 	if (status > 0)
 		status = 0;

@@ -590,6 +590,25 @@ Test(incremental, parse_input_at_resume_points)
 	source_release(&src);
 	unlink(path);
 	free(path);
+
+	/* a cut line at the very end still moves end_line with end_offset */
+	strbuf_reset(&text);
+	strbuf_addstr(&text, "one\n");
+	for (int i = 0; i < 300; i++)
+		strbuf_addch(&text, 'y');
+	strbuf_addch(&text, '\n');
+	path = test_write_temp(text.buf, text.len, ".log");
+	at.offset = 0;
+	at.first_line = 1;
+	at.hold_partial = true;
+	source_init(&src, path);
+	cr_assert_eq(parse_input_at(path, &opts, &at, &src, 0, sink), 0);
+	cr_assert_eq(src.lines, 2);
+	cr_assert_eq(src.end_line, 2);
+	cr_assert_eq(src.end_offset, text.len);
+	source_release(&src);
+	unlink(path);
+	free(path);
 	strbuf_release(&text);
 	parse_opts_release(&opts);
 }
