@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#include "analysis/chart.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/logtime.h"
@@ -189,22 +189,23 @@ out:
 	return ret;
 }
 
-struct chart {
+/*
+ * The charts use analysis/chart (the report's writer and renderer), with x
+ * as days before the newest day, so every figure sits in the .dat file and
+ * the script holds only our own quoted text.
+ */
+static const struct trend_chart {
 	const char *name;
 	const char *title;
 	const char *ylabel;
-	const char *style;    /* gnuplot "with ..." */
-	const char *extra;    /* extra fixed gnuplot lines, or "" */
-};
-
-static const struct chart charts[] = {
-	{ "trend_timeouts", "Pool checkout timeouts per day", "timeouts",
-	  "boxes fill solid 0.6 lc rgb '#c0392b'", "set yrange [0:*]\nset boxwidth 0.8 relative\n" },
-	{ "trend_hold_p95", "Connection hold p95 per day (histogram upper edge)", "seconds",
-	  "linespoints pt 7 lc rgb '#2471a3'", "set yrange [0:*]\n" },
-	{ "trend_peak_usage", "Peak pool usage per day", "% of pool_size + max_overflow",
-	  "linespoints pt 7 lc rgb '#d68910'",
-	  "set yrange [0:110]\nset arrow from graph 0, first 80 to graph 1, first 80 nohead dt 2 lc rgb '#888888'\n" },
+	enum chart_style style;
+	const char *color;
+} charts[] = {
+	{ "trend-timeouts", "Pool checkout timeouts per day", "timeouts", CHART_IMPULSES, "#c0392b" },
+	{ "trend-hold-p95", "Connection hold p95 per day (histogram bucket upper edge)", "seconds",
+	  CHART_LINESPOINTS, "#2471a3" },
+	{ "trend-peak-usage", "Peak pool usage per day", "% of pool_size + max_overflow",
+	  CHART_LINESPOINTS, "#d68910" },
 };
 #define NCHARTS (sizeof(charts) / sizeof(charts[0]))
 
@@ -217,81 +218,59 @@ static double chart_value(const struct audit_trend_day *d, size_t which)
 	}
 }
 
-static void chart_data(const struct audit_trend *t, size_t which, struct strbuf *out)
+static void chart_fill(const struct audit_trend *t, size_t which, struct chart *c)
 {
-	char day[16], num[48];
-	strbuf_addf(out, "# day\t%s\n", charts[which].ylabel);
-	for (size_t i = 0; i < t->nr; i++) {
-		const struct audit_trend_day *d = &t->v[i];
-		double v = chart_value(d, which);
-		day_text(d->day, day);
-		/* gnuplot skips NaN points: days without the figure */
-		if (isnan(v) || isinf(v))
-			snprintf(num, sizeof(num), "NaN");
-		else
-			format_num(num, sizeof(num), v, 6);
-		strbuf_addf(out, "%s\t%s\n", day, num);
-	}
-}
+	static const char *const cols[] = { "days_before_last", "value" };
+	const struct trend_chart *tc = &charts[which];
+	int64_t last = t->nr ? t->v[t->nr - 1].day : 0;
+	char day[16];
+	size_t blk;
+	bool any = false;
+	struct chart_series *s;
 
-static void chart_script(const struct audit_trend *t, size_t which, struct strbuf *out)
-{
-	const struct chart *c = &charts[which];
-	bool has_data = false;
-	for (size_t i = 0; i < t->nr; i++)
-		if (isfinite(chart_value(&t->v[i], which)))
-			has_data = true;
-	/* fixed text only: figures live in the .dat file, never in the script */
-	strbuf_addf(out,
-		    "# %s: rendered by `poolscope audit --trend`; edit and run `gnuplot %s.gp`\n"
-		    "set datafile separator '\\t'\n"
-		    "set datafile missing 'NaN'\n"
-		    "set title '%s'\n"
-		    "set ylabel '%s'\n"
-		    "set grid ytics\n"
-		    "set key off\n",
-		    c->name, c->name, c->title, c->ylabel);
-	if (has_data) {
-		/* ranges from the data itself, half a day of margin each side, so
-		 * one day or an all-zero series is still a range */
-		strbuf_addf(out,
-			    "stats '%s.dat' using (strptime('%%Y-%%m-%%d', strcol(1))) nooutput name 'X'\n"
-			    "stats '%s.dat' using 2 nooutput name 'Y'\n"
-			    "set xdata time\n"
-			    "set timefmt '%%Y-%%m-%%d'\n"
-			    "set format x '%%m-%%d'\n"
-			    "set xrange [X_min - 43200 : X_max + 43200]\n"
-			    "set xtics 86400 * (X_max - X_min > 20 * 86400 ? 7 : 1)\n",
-			    c->name, c->name);
+	chart_init(c, tc->name);
+	c->width = 900;
+	c->height = 420;
+	snprintf(c->title, sizeof(c->title), "%s", tc->title);
+	snprintf(c->ylabel, sizeof(c->ylabel), "%s", tc->ylabel);
+	day_text(last, day);
+	snprintf(c->xlabel, sizeof(c->xlabel), "days before %s (UTC)", day);
+	blk = chart_block_add(c, "per day", 2, cols);
+	for (size_t i = 0; i < t->nr; i++) {
+		double v[2];
+		v[0] = (double)(t->v[i].day - last);
+		v[1] = chart_value(&t->v[i], which);
+		if (!isfinite(v[1]))
+			v[1] = NAN; /* gnuplot skips NaN: a day without the figure */
+		else
+			any = true;
+		chart_row(c, blk, v, NULL);
 	}
-	/* after stats: stats itself obeys the ranges set here */
-	strbuf_addstr(out, c->extra);
-	if (has_data)
-		strbuf_addstr(out, "if (Y_max <= 0) set yrange [0:1]\n");
-	if (!has_data) {
-		/* gnuplot refuses to plot nothing: draw an empty frame that says so */
-		strbuf_addf(out,
-			    "unset xtics\n"
-			    "set label 1 'no data in the period' at graph 0.5, graph 0.5 center\n"
-			    "set terminal pngcairo size 900,400\n"
-			    "set output '%s.png'\n"
-			    "plot [0:1] [0:1] NaN notitle\n"
-			    "set terminal svg size 900,400 dynamic\n"
-			    "set output '%s.svg'\n"
-			    "replot\n"
-			    "unset output\n",
-			    c->name, c->name);
-		return;
+	if (any) {
+		/* gnuplot refuses a series without a single point */
+		s = chart_series_add(c, blk, 1, 2, tc->style, "", tc->color);
+		s->width = tc->style == CHART_IMPULSES ? 8 : 2;
+		s->point = 7;
 	}
-	strbuf_addf(out,
-		    "set terminal pngcairo size 900,400\n"
-		    "set output '%s.png'\n"
-		    "plot '%s.dat' using 1:2 with %s\n"
-		    "set terminal svg size 900,400 dynamic\n"
-		    "set output '%s.svg'\n"
-		    "replot\n"
-		    "unset output\n",
-		    c->name, c->name, c->style, c->name);
+	c->xmin = t->nr ? (double)(t->v[0].day - last) - 0.5 : -1;
+	c->xmax = 0.5;
+	c->ymin = 0;
+	if (which == 2) {
+		c->ymax = 110;
+		chart_hline_add(c, 80, "warning (80 %)", "#888888", 2);
+	}
+	if (!any) {
+		snprintf(c->note, sizeof(c->note), "no data in the period");
+		if (which != 2)
+			c->ymax = 1;
+	}
+	else if (which == 0 && chart_value(&t->v[0], 0) >= 0) {
+		bool zero = true;
+		for (size_t i = 0; i < t->nr; i++)
+			zero = zero && chart_value(&t->v[i], 0) == 0;
+		if (zero)
+			c->ymax = 1; /* an all-zero series still needs a y range */
+	}
 }
 
 int audit_trend_write_files(const struct audit_trend *t, const char *dir)
@@ -313,19 +292,20 @@ int audit_trend_write_files(const struct audit_trend *t, const char *dir)
 		goto out;
 	}
 	for (size_t i = 0; i < NCHARTS && !ret; i++) {
+		struct chart c;
+		struct strbuf gp = STRBUF_INIT;
 		strbuf_reset(&sb);
-		chart_data(t, i, &sb);
+		chart_fill(t, i, &c);
+		chart_write(&c, &sb, &gp);
 		strbuf_reset(&name);
 		strbuf_addf(&name, "%s.dat", charts[i].name);
-		if (write_file(dir, name.buf, &sb) < 0) {
-			ret = -1;
-			break;
-		}
-		strbuf_reset(&sb);
-		chart_script(t, i, &sb);
+		ret = write_file(dir, name.buf, &sb);
 		strbuf_reset(&name);
 		strbuf_addf(&name, "%s.gp", charts[i].name);
-		ret = write_file(dir, name.buf, &sb);
+		if (!ret)
+			ret = write_file(dir, name.buf, &gp);
+		strbuf_release(&gp);
+		chart_release(&c);
 	}
 out:
 	strbuf_release(&sb);
@@ -333,67 +313,15 @@ out:
 	return ret;
 }
 
-static int run_gnuplot(const char *dir, const char *script)
-{
-	pid_t pid;
-	int status, errfd;
-	char errpath[] = "/tmp/poolscope-gnuplot-XXXXXX";
-	char msg[1024];
-	ssize_t n;
-
-	/* gnuplot's stderr is kept aside: range warnings on a one-day trend
-	 * are noise, but its words matter when it fails */
-	errfd = mkstemp(errpath);
-	if (errfd < 0)
-		return error("cannot create a temporary file: %s", strerror(errno));
-	unlink(errpath);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(errfd);
-		return error("cannot start gnuplot: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		/* argv only, no shell: file names never pass through sh */
-		char *const argv[] = { (char *)"gnuplot", (char *)script, NULL };
-		int devnull = open("/dev/null", O_WRONLY);
-		if (devnull >= 0)
-			dup2(devnull, 1);
-		dup2(errfd, 2);
-		if (chdir(dir) < 0)
-			_exit(126);
-		execvp("gnuplot", argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			close(errfd);
-			return error("cannot wait for gnuplot: %s", strerror(errno));
-		}
-	n = pread(errfd, msg, sizeof(msg) - 1, 0);
-	close(errfd);
-	msg[n > 0 ? n : 0] = '\0';
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return error("gnuplot not found: install it (Debian: gnuplot-nox); the .gp and "
-			     ".dat files are in '%s'", dir);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (*msg)
-			fputs(msg, stderr);
-		return error("gnuplot failed on '%s/%s' (exit %d)", dir, script,
-			     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	}
-	return 0;
-}
-
 int audit_trend_render(const char *dir)
 {
-	struct strbuf gp = STRBUF_INIT;
-	int ret = 0;
-	for (size_t i = 0; i < NCHARTS && !ret; i++) {
-		strbuf_reset(&gp);
-		strbuf_addf(&gp, "%s.gp", charts[i].name);
-		ret = run_gnuplot(dir, gp.buf);
+	for (size_t i = 0; i < NCHARTS; i++) {
+		int r = chart_render(dir, charts[i].name, "gnuplot");
+		if (r > 0)
+			return error("gnuplot not found: install it (Debian: gnuplot-nox); the .gp and "
+				     ".dat files are in '%s'", dir);
+		if (r < 0)
+			return -1;
 	}
-	strbuf_release(&gp);
-	return ret;
+	return 0;
 }

@@ -55,8 +55,8 @@ double audit_trend_hold_p95(const struct audit_trend_day *d);
 /* A table: text (aligned columns) or Markdown. */
 void audit_trend_write_table(const struct audit_trend *t, bool markdown, struct strbuf *out);
 /*
- * Write DIR/trend.md and, per chart (trend_timeouts, trend_hold_p95,
- * trend_peak_usage), NAME.dat and NAME.gp (atomically).  The scripts hold
+ * Write DIR/trend.md and, per chart (trend-timeouts, trend-hold-p95,
+ * trend-peak-usage), NAME.dat and NAME.gp (atomically).  The scripts hold
  * only fixed text; every figure is in the .dat files.  Returns 0 or -1
  * after error().
  */

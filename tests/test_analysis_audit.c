@@ -545,14 +545,18 @@ Test(audit_trend, files_are_fixed_scripts_over_data_and_render)
 	}
 	audit_trend_day(&t, 20395)->runs = 1; /* a day with no figures */
 	cr_assert_eq(audit_trend_write_files(&t, dir), 0);
-	snprintf(p, sizeof(p), "%s/trend_timeouts.gp", dir);
+	snprintf(p, sizeof(p), "%s/trend-timeouts.gp", dir);
 	cr_assert_eq(test_read_file(p, &gp), 0);
-	cr_assert(strstr(gp.buf, "plot 'trend_timeouts.dat' using 1:2"), "%s", gp.buf);
-	cr_assert_null(strstr(gp.buf, "2025-"), "figures belong in the .dat file");
-	snprintf(p, sizeof(p), "%s/trend_timeouts.dat", dir);
+	cr_assert(strstr(gp.buf, "'trend-timeouts.dat' index 0 using 1:2"), "%s", gp.buf);
+	cr_assert_null(strstr(gp.buf, "EOD"), "figures belong in the .dat file, not inline");
+	cr_assert_null(strstr(gp.buf, "-14 40"), "figures belong in the .dat file");
+	cr_assert(strstr(gp.buf, "set xlabel 'days before 2025-11-03 (UTC)'"), "%s", gp.buf);
+	snprintf(p, sizeof(p), "%s/trend-timeouts.dat", dir);
 	cr_assert_eq(test_read_file(p, &dat), 0);
-	cr_assert(strstr(dat.buf, "2025-10-20\t40\n"), "%s", dat.buf);
-	cr_assert(strstr(dat.buf, "2025-10-22\t20\n"), "%s", dat.buf);
+	/* x is days before the newest day (2025-11-03): 2025-10-20 is -14 */
+	cr_assert(strstr(dat.buf, "\n-14 40\n"), "%s", dat.buf);
+	cr_assert(strstr(dat.buf, "\n-12 20\n"), "%s", dat.buf);
+	cr_assert(strstr(dat.buf, "\n0 0\n"), "%s", dat.buf);
 	snprintf(p, sizeof(p), "%s/trend.md", dir);
 	cr_assert_eq(test_read_file(p, &md), 0);
 	cr_assert(strstr(md.buf, "| 2025-10-20 | 1 | 1 | 0 | 40 |"), "%s", md.buf);
@@ -563,10 +567,10 @@ Test(audit_trend, files_are_fixed_scripts_over_data_and_render)
 		cr_skip_test("gnuplot not installed");
 	}
 	cr_assert_eq(audit_trend_render(dir), 0);
-	cr_assert(file_nonempty(dir, "trend_timeouts.png"));
-	cr_assert(file_nonempty(dir, "trend_timeouts.svg"));
-	cr_assert(file_nonempty(dir, "trend_hold_p95.png"));
-	cr_assert(file_nonempty(dir, "trend_peak_usage.svg"));
+	cr_assert(file_nonempty(dir, "trend-timeouts.png"));
+	cr_assert(file_nonempty(dir, "trend-timeouts.svg"));
+	cr_assert(file_nonempty(dir, "trend-hold-p95.png"));
+	cr_assert(file_nonempty(dir, "trend-peak-usage.svg"));
 	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
 	cr_assert_eq(system(p), 0);
 	audit_trend_release(&t);
@@ -585,7 +589,7 @@ Test(audit_trend, empty_history_still_renders)
 	cr_assert_eq(audit_trend_write_files(&t, dir), 0);
 	if (test_run("command -v gnuplot >/dev/null", NULL) == 0) {
 		cr_assert_eq(audit_trend_render(dir), 0);
-		cr_assert(file_nonempty(dir, "trend_hold_p95.png"));
+		cr_assert(file_nonempty(dir, "trend-hold-p95.png"));
 	}
 	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
 	cr_assert_eq(system(p), 0);
