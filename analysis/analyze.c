@@ -74,9 +74,69 @@ const char *analysis_src_name(const struct analysis *a, uint32_t src)
 	return src < a->tl->nsrc ? a->tl->src[src].path : "?";
 }
 
+/*
+ * Sorting samples is most of the analysis' own time (a 1 GB log set has
+ * millions of latencies, sorted overall, per step, per endpoint and per
+ * batch part).  An LSD radix sort on the bits (sign flipped so negatives
+ * order first), 16 bits a pass, skipping passes where every value shares
+ * the digit, beats qsort's callback per comparison several times over.
+ * The sample is then marked sorted, so core/stats.h does not sort again.
+ */
+static void sample_sort_fast(struct sample *s)
+{
+	uint64_t *a, *b, *tmp;
+	size_t n = s->nr, *count;
+	if (s->sorted || n < 2)
+		return;
+	if (n >= 64 && n < 8192) {
+		(void)sample_percentile(s, 50); /* qsort: the radix passes cost more */
+		return;
+	}
+	if (n < 64) {
+		for (size_t i = 1; i < n; i++) {
+			int64_t v = s->v[i];
+			size_t j = i;
+			for (; j > 0 && s->v[j - 1] > v; j--)
+				s->v[j] = s->v[j - 1];
+			s->v[j] = v;
+		}
+		s->sorted = 1;
+		return;
+	}
+	a = (uint64_t *)s->v;
+	b = xmalloc(n * sizeof(*b));
+	count = xmalloc((65536 + 1) * sizeof(*count));
+	for (size_t i = 0; i < n; i++)
+		a[i] ^= UINT64_C(1) << 63;
+	for (int shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, (65536 + 1) * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[((a[i] >> shift) & 0xffff) + 1]++;
+		if (count[((a[0] >> shift) & 0xffff) + 1] == n)
+			continue; /* every value has this digit */
+		for (size_t d = 1; d <= 65536; d++)
+			count[d] += count[d - 1];
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i] >> shift) & 0xffff]++] = a[i];
+		tmp = a;
+		a = b;
+		b = tmp;
+	}
+	for (size_t i = 0; i < n; i++)
+		a[i] ^= UINT64_C(1) << 63;
+	if (a != (uint64_t *)s->v) {
+		memcpy(s->v, a, n * sizeof(*a));
+		b = a;
+	}
+	free(b);
+	free(count);
+	s->sorted = 1;
+}
+
 static void dist_from(struct analysis_dist *d, struct sample *s)
 {
 	memset(d, 0, sizeof(*d));
+	sample_sort_fast(s);
 	d->count = s->nr;
 	if (!s->nr)
 		return;
@@ -376,17 +436,55 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 
 /* ---- origin split: match holds to requests ----------------------------- */
 
-static bool in_window(const struct hold_set *hs, log_usec t, log_usec span_end)
+static int cmp_win(const void *x, const void *y)
 {
-	/* batches are few; a linear scan is fine */
+	const log_usec *a = x, *b = y;
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	return (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* The union of the batch windows as sorted, disjoint [start, end] pairs,
+ * so "did a batch run at t" is a binary search. */
+static void build_windows(struct analysis *a)
+{
+	const struct hold_set *hs = &a->holds;
+	size_t n = 0, m = 0;
+	a->win = xmalloc((hs->nbatches ? hs->nbatches : 1) * 2 * sizeof(*a->win));
 	for (size_t i = 0; i < hs->nbatches; i++) {
 		const struct batch_window *w = &hs->batches[i];
-		log_usec s = w->start != LOG_USEC_NONE ? w->start : LOG_USEC_NONE;
-		log_usec e = w->end != LOG_USEC_NONE ? w->end : span_end;
-		if (s != LOG_USEC_NONE && t >= s && t <= e)
-			return true;
+		if (w->start == LOG_USEC_NONE)
+			continue;
+		a->win[2 * n] = w->start;
+		a->win[2 * n + 1] = batch_window_end(w, a->end);
+		n++;
 	}
-	return false;
+	qsort(a->win, n, 2 * sizeof(*a->win), cmp_win);
+	for (size_t i = 0; i < n; i++) {
+		if (m && a->win[2 * i] <= a->win[2 * (m - 1) + 1]) {
+			if (a->win[2 * i + 1] > a->win[2 * (m - 1) + 1])
+				a->win[2 * (m - 1) + 1] = a->win[2 * i + 1];
+			continue;
+		}
+		a->win[2 * m] = a->win[2 * i];
+		a->win[2 * m + 1] = a->win[2 * i + 1];
+		m++;
+	}
+	a->nwin = m;
+}
+
+static bool in_window(const struct analysis *a, log_usec t)
+{
+	size_t lo = 0, hi = a->nwin;
+	/* the last window starting at or before t */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->win[2 * mid] <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && t <= a->win[2 * (lo - 1) + 1];
 }
 
 struct hold_ref {
@@ -492,6 +590,11 @@ static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
 	free(hr);
 }
 
+static log_usec hold_key(const struct hold *h)
+{
+	return h->start != LOG_USEC_NONE ? h->start : h->end;
+}
+
 /* First hold (sorted by start) starting at or after t. */
 static size_t hold_lower_bound(const struct hold_set *hs, log_usec t)
 {
@@ -564,7 +667,7 @@ static void attribute_batches(struct analysis *a)
 	size_t balloc = 0;
 	for (size_t b = 0; b < hs->nbatches; b++) {
 		const struct batch_window *w = &hs->batches[b];
-		log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+		log_usec we = batch_window_end(w, a->end);
 		size_t nb = 0, take;
 		bool chain;
 		if (w->start == LOG_USEC_NONE)
@@ -691,6 +794,17 @@ static void find_incidents(struct analysis *a, const uint8_t *dup)
 	const struct timeline *tl = a->tl;
 	size_t alloc = 0;
 	size_t i = 0;
+	int64_t max_len = 0;
+	size_t *unended = NULL, nunended = 0, ualloc = 0;
+	for (size_t h = 0; h < a->holds.nr; h++) {
+		const struct hold *hd = &a->holds.v[h];
+		if (hd->end_bound == LOG_USEC_NONE) {
+			ALLOC_GROW(unended, nunended + 1, ualloc);
+			unended[nunended++] = h;
+		} else if (hd->start != LOG_USEC_NONE && hd->end_bound - hd->start > max_len) {
+			max_len = hd->end_bound - hd->start;
+		}
+	}
 	while (i < a->nbuckets) {
 		struct analysis_incident *inc;
 		size_t j, last;
@@ -750,18 +864,32 @@ static void find_incidents(struct analysis *a, const uint8_t *dup)
 		for (size_t b = 0; b < a->holds.nbatches; b++) {
 			const struct batch_window *w = &a->holds.batches[b];
 			log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
-			log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+			log_usec we = batch_window_end(w, a->end);
 			if (ws > inc->end || we < inc->start)
 				continue;
 			if (inc->nbatches < INCIDENT_MAX_BATCHES)
 				inc->batch_idx[inc->nbatches] = b;
 			inc->nbatches++;
 		}
-		/* the longest holds overlapping the incident (best evidence) */
-		for (size_t h = 0; h < a->holds.nr; h++) {
-			const struct hold *hd = &a->holds.v[h];
+		/* the longest holds overlapping the incident (best evidence):
+		 * holds are sorted by start, so only those starting after
+		 * start - longest can overlap, plus the few with no end */
+		for (size_t h = hold_lower_bound(&a->holds, inc->start - max_len), u = 0; ; ) {
+			const struct hold *hd;
 			int64_t d;
 			size_t k;
+			if (h < a->holds.nr && hold_key(&a->holds.v[h]) <= inc->end) {
+				h++;
+				hd = &a->holds.v[h - 1];
+				if (hd->end_bound == LOG_USEC_NONE)
+					continue; /* counted from the unended list */
+			} else if (u < nunended) {
+				hd = &a->holds.v[unended[u++]];
+				if (hd->start != LOG_USEC_NONE && hd->start > inc->end)
+					continue;
+			} else {
+				break;
+			}
 			if (hd->evidence != a->holds.best)
 				continue;
 			d = overlap_dur(hd, inc->start, inc->end);
@@ -778,13 +906,14 @@ static void find_incidents(struct analysis *a, const uint8_t *dup)
 					inc->holder_idx[k] = inc->holder_idx[k - 1];
 			}
 			if (k < INCIDENT_MAX_HOLDERS) {
-				inc->holder_idx[k] = h;
+				inc->holder_idx[k] = (size_t)(hd - a->holds.v);
 				if (inc->nholders < INCIDENT_MAX_HOLDERS)
 					inc->nholders++;
 			}
 		}
 		i = last + 1;
 	}
+	free(unended);
 }
 
 /* ---- per batch --------------------------------------------------------- */
@@ -810,7 +939,7 @@ static void batch_effects(struct analysis *a, const uint8_t *dup)
 		const struct batch_window *w = &hs->batches[b];
 		struct batch_stats *st = &a->batch_stats[b];
 		log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
-		log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+		log_usec we = batch_window_end(w, a->end);
 		struct sample s = SAMPLE_INIT;
 		size_t ne = 0, lo = 0, hi = hs->nr;
 		int32_t cur = 0;
@@ -871,7 +1000,7 @@ static void batch_effects(struct analysis *a, const uint8_t *dup)
 	for (size_t e = 0; e < a->tl->nr; e++) {
 		const struct event *ev = &a->tl->ev[e];
 		if (!dup[e] && ev->kind == EVENT_POOL_TIMEOUT && ev->ts != LOG_USEC_NONE &&
-		    in_window(hs, ev->ts, a->end))
+		    in_window(a, ev->ts))
 			a->timeouts_during_batches++;
 	}
 }
@@ -961,6 +1090,8 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 		if (w->start != LOG_USEC_NONE && (a->start == LOG_USEC_NONE || w->start < a->start))
 			a->start = w->start;
 	}
+
+	build_windows(a);
 
 	/* buckets */
 	if (a->start != LOG_USEC_NONE) {
@@ -1210,7 +1341,7 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 	for (size_t i = 0; i < a->holds.nbatches; i++) {
 		const struct batch_window *w = &a->holds.batches[i];
 		log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
-		log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+		log_usec we = batch_window_end(w, a->end);
 		int32_t ent = w->entries >= 0 ? w->entries : w->processed;
 		if (a->nbuckets && ws != LOG_USEC_NONE)
 			for (size_t b = bucket_of(a, ws); b <= bucket_of(a, we); b++)
@@ -1305,6 +1436,7 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 				/* untimed requests come first (sorted), so buckets are contiguous */
 				struct analysis_bucket *k = &a->buckets[cur];
 				k->lat_n = (uint32_t)bl.nr;
+				sample_sort_fast(&bl);
 				if (bl.nr) {
 					k->lat_p50 = sample_percentile(&bl, 50);
 					k->lat_p95 = sample_percentile(&bl, 95);
@@ -1315,7 +1447,7 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 			cur = bk;
 			if (!q)
 				break;
-			during = q->ts != LOG_USEC_NONE && a->holds.nbatches && in_window(&a->holds, q->ts, a->end);
+			during = q->ts != LOG_USEC_NONE && a->holds.nbatches && in_window(a, q->ts);
 			/* a request with no time is in neither part */
 			part = q->ts == LOG_USEC_NONE ? &untimed_part : during ? &a->http_during : &a->http_outside;
 			a->http.requests++;
@@ -1404,6 +1536,7 @@ void analysis_release(struct analysis *a)
 	free(a->incidents);
 	free(a->batch_stats);
 	free(a->pool_parts);
+	free(a->win);
 	strtab_release(&a->names);
 	memset(a, 0, sizeof(*a));
 }

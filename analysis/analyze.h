@@ -211,6 +211,8 @@ struct analysis {
 	size_t nincidents;
 
 	struct strtab names;       /* owned: normalized endpoint paths */
+	log_usec *win;             /* owned, internal: merged batch windows */
+	size_t nwin;
 };
 
 /*

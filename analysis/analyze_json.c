@@ -239,6 +239,7 @@ static void batches(struct jw *w, const struct analysis *a)
 		jw_kstr(w, "name", b->name);
 		jw_kts(w, "start", b->start);
 		jw_kts(w, "end", b->end);
+		jw_kts(w, "over_by", b->end == LOG_USEC_NONE ? b->end_bound : LOG_USEC_NONE);
 		kusec_or_null(w, "duration_s", (double)(b->end - b->start),
 			      b->start != LOG_USEC_NONE && b->end != LOG_USEC_NONE);
 		kint_or_null(w, "entries", b->entries, b->entries >= 0);

@@ -30,7 +30,7 @@ static size_t main_batch(const struct analysis *a, const struct analysis_inciden
 		if (st->peak_conns > bs->peak_conns ||
 		    (st->peak_conns == bs->peak_conns && st->timeouts > bs->timeouts) ||
 		    (st->peak_conns == bs->peak_conns && st->timeouts == bs->timeouts &&
-		     w->end - w->start > bw->end - bw->start))
+		     batch_window_end(w, a->end) - w->start > batch_window_end(bw, a->end) - bw->start))
 			best = b;
 	}
 	return best;
@@ -55,9 +55,11 @@ void analysis_likely_cause(const struct analysis *a, const struct analysis_incid
 			strbuf_addf(out, " held %d connection%s for ", (int)st->peak_conns,
 				    st->peak_conns == 1 ? "" : "s");
 			tf_dur_range(out, st->held_min, st->hold.max);
-		} else {
+		} else if (w->start != LOG_USEC_NONE && w->end != LOG_USEC_NONE) {
 			strbuf_addstr(out, " ran for ");
 			tf_dur(out, (double)(w->end - w->start));
+		} else {
+			strbuf_addstr(out, " was running (no end line)");
 		}
 		strbuf_addf(out, " while %s", what);
 		if (st->timeouts)

@@ -96,7 +96,7 @@ static void batch_spans(struct chart *c, const struct report_side *sides, size_t
 		for (size_t b = 0; b < a->nbatches; b++) {
 			const struct batch_window *w = &a->holds.batches[b];
 			log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
-			log_usec we = w->end != LOG_USEC_NONE ? w->end : a->end;
+			log_usec we = batch_window_end(w, a->end);
 			double row[2] = { tx(a, ws, ax), isnan(ytop) ? NAN : ytop * (0.97 - 0.07 * (double)s) };
 			chart_span_add(c, tx(a, ws, ax), tx(a, we, ax), side_shade[s & 1]);
 			if (!isnan(ytop))

@@ -312,11 +312,23 @@ static void batch_event(struct hold_set *hs, size_t *open, size_t *nopen, const 
 	if (ev->ts == LOG_USEC_NONE)
 		return;
 	if (ev->kind == EVENT_BATCH_START) {
+		/* a batch of this name still open in this process lost its end
+		 * line: it was over when the next one began */
+		for (size_t i = *nopen; i-- > 0;) {
+			w = &hs->batches[open[i]];
+			if (w->pid != ev->pid || (!ev->pid && w->src != ev->src) || !names_match(w->name, ev->text) ||
+			    !w->name || !ev->text)
+				continue;
+			w->end_bound = ev->ts;
+			memmove(open + i, open + i + 1, (*nopen - i - 1) * sizeof(*open));
+			(*nopen)--;
+			break;
+		}
 		ALLOC_GROW(hs->batches, hs->nbatches + 1, hs->batches_alloc);
 		w = &hs->batches[hs->nbatches];
 		memset(w, 0, sizeof(*w));
 		w->start = w->start_line = ev->ts;
-		w->end = LOG_USEC_NONE;
+		w->end = w->end_bound = LOG_USEC_NONE;
 		w->name = ev->text;
 		w->pid = ev->pid;
 		w->src = ev->src;
@@ -340,7 +352,7 @@ static void batch_event(struct hold_set *hs, size_t *open, size_t *nopen, const 
 	ALLOC_GROW(hs->batches, hs->nbatches + 1, hs->batches_alloc);
 	w = &hs->batches[hs->nbatches++];
 	memset(w, 0, sizeof(*w));
-	w->start = w->start_line = LOG_USEC_NONE;
+	w->start = w->start_line = w->end_bound = LOG_USEC_NONE;
 	w->name = ev->text;
 	w->pid = ev->pid;
 	w->src = ev->src;

@@ -93,6 +93,9 @@ struct hold {
  * HTTP and holds into "during aggregation" and not. */
 struct batch_window {
 	log_usec start, end; /* end = LOG_USEC_NONE if the batch never ended */
+	log_usec end_bound;  /* no end line, but the next start of the same batch
+	                        in the same process proves it was over: that start;
+	                        else LOG_USEC_NONE (still running when the log ends) */
 	log_usec start_line; /* time of the batch_start line, or LOG_USEC_NONE;
 	                        start is earlier when the end line's duration says so */
 	const char *name;    /* borrowed from the timeline, or NULL */
@@ -147,6 +150,13 @@ size_t events_mark_duplicates(const struct timeline *tl, uint8_t *dup);
  * API/batch split by time is the analysis' job.
  */
 void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *dup);
+
+/* Where a batch window ends for splitting by time: its end, else the end
+ * bound, else span_end. */
+static inline log_usec batch_window_end(const struct batch_window *w, log_usec span_end)
+{
+	return w->end != LOG_USEC_NONE ? w->end : w->end_bound != LOG_USEC_NONE ? w->end_bound : span_end;
+}
 
 /* True if the hold has a duration usable in a distribution. */
 static inline bool hold_complete(const struct hold *h)

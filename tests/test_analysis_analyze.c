@@ -177,3 +177,34 @@ Test(analysis, pool_option_parse)
 	cr_assert_eq(pool_config_parse(&c, "a/b/c"), -1);
 	cr_assert_eq(pool_config_parse(&c, "10/20/30/40"), -1);
 }
+
+/* Big samples take the radix-sort path: percentiles must equal type 7 on a
+ * known permutation. */
+Test(analysis, big_latency_sample_percentiles)
+{
+	struct timeline tl;
+	struct analysis a;
+	struct analysis_opts o;
+	struct event ev;
+	const int n = 20000;
+	timeline_init(&tl);
+	timeline_add_source(&tl, "access.log");
+	for (int i = 0; i < n; i++) {
+		event_init(&ev, EVENT_HTTP_REQUEST);
+		ev.ts = MS(i);
+		ev.dur = (int64_t)((i * 7919) % n) * 1000; /* 0..19999 ms, shuffled */
+		ev.u.http.status = 200;
+		ev.text = "/x";
+		timeline_append(&tl, &ev);
+	}
+	timeline_sort(&tl);
+	analysis_opts_init(&o);
+	cr_assert_eq(analysis_run(&tl, &o, &a), 0);
+	cr_assert_eq(a.http.latency.count, (size_t)n);
+	cr_assert_float_eq(a.http.latency.p50, 9999.5 * 1000, 1e-6);
+	cr_assert_float_eq(a.http.latency.p95, 18999.05 * 1000, 1e-3);
+	cr_assert_float_eq(a.http.latency.max, 19999.0 * 1000, 1e-6);
+	cr_assert_float_eq(a.http.latency.min, 0, 1e-6);
+	analysis_release(&a);
+	timeline_release(&tl);
+}
