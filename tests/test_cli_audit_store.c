@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "analysis/analyze.h"
@@ -340,4 +341,110 @@ Test(audit_store, unreachable_database_is_one_error_line)
 	free(errpath);
 	strbuf_release(&err);
 	run_release(&ru);
+}
+
+/* Run the poolscope binary with argv (no shell); returns its exit code. */
+static int run_bin(char *const argv[])
+{
+	pid_t pid = fork();
+	int st;
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * End to end: a log of hostile lines the parsers cannot read becomes an
+ * unparsed_lines finding whose evidence is stored through `poolscope audit
+ * --store` and comes back from the database byte for byte, NUL included;
+ * the host tag is SQL-looking text too.  The state file moves only once
+ * the store succeeded.
+ */
+Test(audit_store, cli_stores_hostile_log_lines_byte_for_byte)
+{
+	static const char *const lines[] = {
+		"'); DROP TABLE poolscope.audit_evidence; --",
+		"back\\slash \\N \\. and\ttabs\tand 'quotes' \"dq\"",
+		"carriage\rreturn",
+		"nul\0byte in the middle",
+		"\xff\xfe not utf-8 \xc3\x28",
+	};
+	static const size_t lens[] = { 0, 0, 0, 22, 0 };
+	char dsn[1024], db[128], dir[] = "/tmp/poolscope-cli-store-XXXXXX", log[600], state[600];
+	const char *bin = test_bin();
+	struct strbuf text = STRBUF_INIT;
+	PGconn *pg;
+	PGresult *res;
+	FILE *f;
+
+	if (!bin)
+		cr_skip_test("POOLSCOPE_BIN not set");
+	fresh_db(dsn, sizeof(dsn), db, sizeof(db));
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s/app.log", dir);
+	snprintf(state, sizeof(state), "%s/audit.state", dir);
+	for (int rep = 0; rep < 5; rep++)
+		for (size_t i = 0; i < 5; i++) {
+			size_t n = lens[i] ? lens[i] : strlen(lines[i]);
+			strbuf_add(&text, lines[i], n);
+			strbuf_addch(&text, '\n');
+		}
+	f = fopen(log, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(text.buf, 1, text.len, f), text.len);
+	fclose(f);
+	{
+		/* a database that is gone first: exit 2 and no state file */
+		char *argv[] = { (char *)bin, (char *)"audit", (char *)"--state", state,
+				 (char *)"--store", (char *)"host=127.0.0.1 port=1 dbname=x connect_timeout=3",
+				 log, NULL };
+		struct stat st;
+		cr_assert_eq(run_bin(argv), 2);
+		cr_assert_eq(stat(state, &st), -1, "state written although the store failed");
+	}
+	{
+		char *argv[] = { (char *)bin, (char *)"audit", (char *)"--state", state, (char *)"--store",
+				 dsn, (char *)"--host-tag", (char *)"x'); DROP SCHEMA poolscope; --", log,
+				 NULL };
+		cr_assert_eq(run_bin(argv), 1, "25 unparsed lines of 25: a warning");
+	}
+	pg = connect_or_die(dsn);
+	res = PQexecParams(pg,
+			   "SELECT e.line, e.excerpt, e.host, e.path FROM poolscope.audit_evidence e"
+			   " JOIN poolscope.audit_finding f ON f.run_id = e.run_id AND f.seq = e.finding_seq"
+			   " WHERE f.code = 'unparsed_lines' ORDER BY e.seq",
+			   0, NULL, NULL, NULL, NULL, 1);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
+	cr_assert_eq(PQntuples(res), 5, "the first five lines are the evidence");
+	for (int r = 0; r < 5; r++) {
+		size_t n = lens[r] ? lens[r] : strlen(lines[r]);
+		const char *got = PQgetvalue(res, r, 1);
+		cr_assert_eq((size_t)PQgetlength(res, r, 1), n, "line %d length", r + 1);
+		cr_assert_eq(memcmp(got, lines[r], n), 0, "line %d bytes", r + 1);
+		cr_assert_str_eq(PQgetvalue(res, r, 2), "x'); DROP SCHEMA poolscope; --");
+		cr_assert_str_eq(PQgetvalue(res, r, 3), log);
+	}
+	PQclear(res);
+	cr_assert_eq(query_i64(pg, "SELECT count(*) FROM pg_tables WHERE schemaname = 'poolscope'"), 7);
+	cr_assert_eq(query_i64(pg, "SELECT lines FROM poolscope.audit_run"), 25);
+	PQfinish(pg);
+	{
+		/* the state moved: a second run reads nothing */
+		char *argv[] = { (char *)bin, (char *)"audit", (char *)"--state", state, (char *)"--store",
+				 dsn, log, NULL };
+		cr_assert_eq(run_bin(argv), 0);
+		pg = connect_or_die(dsn);
+		cr_assert_eq(query_i64(pg, "SELECT lines FROM poolscope.audit_run ORDER BY run_id DESC LIMIT 1"), 0);
+		PQfinish(pg);
+	}
+	snprintf(log, sizeof(log), "rm -rf '%s'", dir);
+	cr_assert_eq(system(log), 0);
+	strbuf_release(&text);
+	drop_db(db);
 }
