@@ -41,7 +41,7 @@ static const char usage[] =
 	"Thresholds (key = value lines in --config FILE use the same names; options\n"
 	"win over the file; 'off' disables one):\n"
 	"  --max-timeouts N   pool checkout timeouts allowed (default 0; critical)\n"
-	"  --max-usage PCT    peak pool usage, %% of pool_size + max_overflow, above\n"
+	"  --max-usage PCT    peak pool usage, % of pool_size + max_overflow, above\n"
 	"                     which to warn (default 80)\n"
 	"  --exhausted on|off a pool at capacity is critical (default on)\n"
 	"  --max-hold-p95 DUR 95th percentile of connection hold times (default 30s:\n"
