@@ -382,44 +382,51 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 	a->peak_out = 0;
 	{
 		size_t last_b = SIZE_MAX;
-		int32_t now = 0; /* max over pools of what is out right now */
+		int32_t now = 0;            /* max over pools of what is out right now */
+		int32_t now_ov = INT32_MIN; /* max over pools of overflow() right now */
 		for (size_t i = 0; i <= nd; i++) {
 			size_t bi = i < nd ? bucket_of(a, d[i].ts) : a->nbuckets - 1;
 			uint32_t k;
-			int32_t size;
 			/* buckets without a change hold what was out when they began */
-			for (size_t b = last_b == SIZE_MAX ? 0 : last_b + 1; b <= bi && b < a->nbuckets; b++)
+			for (size_t b = last_b == SIZE_MAX ? 0 : last_b + 1; b <= bi && b < a->nbuckets; b++) {
 				if (now > a->buckets[b].peak_out)
 					a->buckets[b].peak_out = now;
+				if (now_ov > a->buckets[b].peak_overflow)
+					a->buckets[b].peak_overflow = now_ov;
+			}
 			last_b = bi;
 			if (i == nd)
 				break;
 			k = d[i].scope;
-			size = keys[k].size >= 0 ? keys[k].size : a->config.pool_size;
 			out[k] += d[i].dout;
 			open[k] += d[i].dopen;
-			if (out[k] > parts[k].peak_out)
-				parts[k].peak_out = (int32_t)out[k];
-			if (size >= 0 && open[k] - size > parts[k].peak_overflow)
-				parts[k].peak_overflow = (int32_t)(open[k] - size);
 			now = 0;
-			for (size_t j = 0; j < nkeys; j++)
+			now_ov = INT32_MIN;
+			for (size_t j = 0; j < nkeys; j++) {
+				int32_t size = keys[j].size >= 0 ? keys[j].size : a->config.pool_size;
 				if (out[j] > now)
 					now = (int32_t)out[j];
-			if (out[k] > a->buckets[bi].peak_out)
-				a->buckets[bi].peak_out = (int32_t)out[k];
+				/* SQLAlchemy's overflow(): open connections - pool_size */
+				if (size >= 0 && open[j] - size > now_ov)
+					now_ov = (int32_t)(open[j] - size);
+			}
+			if (out[k] > parts[k].peak_out)
+				parts[k].peak_out = (int32_t)out[k];
+			{
+				int32_t size = keys[k].size >= 0 ? keys[k].size : a->config.pool_size;
+				if (size >= 0 && open[k] - size > parts[k].peak_overflow)
+					parts[k].peak_overflow = (int32_t)(open[k] - size);
+			}
+			if (now > a->buckets[bi].peak_out)
+				a->buckets[bi].peak_out = now;
+			if (now_ov > a->buckets[bi].peak_overflow)
+				a->buckets[bi].peak_overflow = now_ov;
 			if (out[k] > a->peak_out) {
 				a->peak_out = (int32_t)out[k];
 				a->peak_at = d[i].ts;
 			}
-			if (size >= 0) {
-				/* SQLAlchemy's overflow(): open connections - pool_size */
-				int32_t ov = (int32_t)(open[k] - size);
-				if (ov > a->buckets[bi].peak_overflow)
-					a->buckets[bi].peak_overflow = ov;
-				if (ov > a->peak_overflow)
-					a->peak_overflow = ov;
-			}
+			if (now_ov > a->peak_overflow)
+				a->peak_overflow = now_ov;
 		}
 	}
 	a->peak_from = "pool_debug";

@@ -224,7 +224,8 @@ void chart_write(const struct chart *c, struct strbuf *dat, struct strbuf *gp)
 	strbuf_addstr(gp, " noenhanced\n"
 			  "set grid xtics ytics lc rgb '#dddddd'\n"
 			  "set border 3\nset tics nomirror out\n"
-			  "set key below center horizontal maxrows 3 noenhanced box lc rgb '#bbbbbb'\n"
+			  "set key at screen 0.5, screen 0.01 center bottom horizontal maxrows 3 noenhanced box lc rgb '#bbbbbb'\n"
+			  "set bmargin 7\n"
 			  "set datafile missing 'NaN'\n");
 	if (c->logx)
 		strbuf_addstr(gp, "set logscale x 10\nset format x '%g'\n");

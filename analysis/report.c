@@ -27,6 +27,12 @@ static const char *const side_color[2] = { "#c0392b", "#1f618d" };
 static const char *const side_shade[2] = { "#c8e6b0aa", "#c8a9cce3" };
 static const char *const side_dark[2] = { "#7b241c", "#154360" };
 
+/* "before: " in a two-side chart's key, nothing for one side */
+static void side_prefix(char *out, size_t size, const struct report_side *sides, size_t n, size_t s)
+{
+	snprintf(out, size, "%.24s%s", n > 1 ? sides[s].label : "", n > 1 ? ": " : "");
+}
+
 struct axis {
 	double div;
 	const char *unit;
@@ -135,9 +141,10 @@ static void chart_pool(struct chart *c, const struct report_side *sides, size_t 
 	c->xmax = axis_end(sides, n, ax);
 	for (size_t s = 0; s < n; s++) {
 		const struct analysis *a = sides[s].a;
-		char title[64], name[48];
+		char title[128], name[48], pfx[32];
 		size_t blk;
 		bool ov = false, to = false;
+		side_prefix(pfx, sizeof(pfx), sides, n, s);
 		snprintf(name, sizeof(name), "%s pool per step", sides[s].label);
 		blk = chart_block_add(c, name, 4, cols);
 		for (size_t b = 0; b <= a->nbuckets && a->nbuckets; b++) {
@@ -156,24 +163,24 @@ static void chart_pool(struct chart *c, const struct report_side *sides, size_t 
 				to = true;
 			chart_row(c, blk, row, NULL);
 		}
-		snprintf(title, sizeof(title), "%s: checked out", sides[s].label);
+		snprintf(title, sizeof(title), "%schecked out", pfx);
 		chart_series_add(c, blk, 1, 2, CHART_STEPS, title, side_color[s & 1]);
 		if (ov) {
-			snprintf(title, sizeof(title), "%s: overflow in use", sides[s].label);
+			snprintf(title, sizeof(title), "%soverflow in use", pfx);
 			chart_series_add(c, blk, 1, 3, CHART_STEPS, title, side_color[s & 1])->dash = 3;
 		}
 		if (to) {
 			struct chart_series *se;
-			snprintf(title, sizeof(title), "%s: step with timeouts", sides[s].label);
+			snprintf(title, sizeof(title), "%sstep with timeouts", pfx);
 			se = chart_series_add(c, blk, 1, 4, CHART_POINTS, title, side_dark[s & 1]);
 			se->point = 2;
 		}
 		if (a->config.pool_size >= 0) {
-			snprintf(title, sizeof(title), "%s: pool_size %d", sides[s].label, (int)a->config.pool_size);
+			snprintf(title, sizeof(title), "%spool_size %d", pfx, (int)a->config.pool_size);
 			chart_hline_add(c, a->config.pool_size, title, side_color[s & 1], 3);
 		}
 		if (a->capacity > 0) {
-			snprintf(title, sizeof(title), "%s: size+overflow %d", sides[s].label, (int)a->capacity);
+			snprintf(title, sizeof(title), "%ssize+overflow %d", pfx, (int)a->capacity);
 			chart_hline_add(c, a->capacity, title, side_color[s & 1], 2);
 		}
 	}
@@ -200,8 +207,9 @@ static void chart_failures(struct chart *c, const struct report_side *sides, siz
 	c->xmax = axis_end(sides, n, ax);
 	for (size_t s = 0; s < n; s++) {
 		const struct analysis *a = sides[s].a;
-		char title[64], name[48];
+		char title[128], name[48], pfx[32];
 		size_t blk;
+		side_prefix(pfx, sizeof(pfx), sides, n, s);
 		snprintf(name, sizeof(name), "%s failures per step", sides[s].label);
 		blk = chart_block_add(c, name, 3, cols);
 		for (size_t b = 0; b <= a->nbuckets && a->nbuckets; b++) {
@@ -212,9 +220,9 @@ static void chart_failures(struct chart *c, const struct report_side *sides, siz
 				any = true;
 			chart_row(c, blk, row, NULL);
 		}
-		snprintf(title, sizeof(title), "%s: pool timeouts", sides[s].label);
+		snprintf(title, sizeof(title), "%spool timeouts", pfx);
 		chart_series_add(c, blk, 1, 2, CHART_STEPS, title, side_color[s & 1]);
-		snprintf(title, sizeof(title), "%s: HTTP 5xx", sides[s].label);
+		snprintf(title, sizeof(title), "%sHTTP 5xx", pfx);
 		chart_series_add(c, blk, 1, 3, CHART_STEPS, title, side_color[s & 1])->dash = 2;
 	}
 	if (!any) {
@@ -266,7 +274,8 @@ static void chart_holds(struct chart *c, const struct report_side *sides, size_t
 		const struct analysis *a = sides[s].a;
 		int64_t *all = NULL, *batch = NULL;
 		size_t na = 0, nb = 0, aa = 0, ab = 0;
-		char title[64], name[48];
+		char title[128], name[48], pfx[32];
+		side_prefix(pfx, sizeof(pfx), sides, n, s);
 		if (a->holds.best == HOLD_EV_NONE || a->holds.best == HOLD_EV_LITTLE)
 			continue;
 		for (size_t i = 0; i < a->holds.nr; i++) {
@@ -284,13 +293,13 @@ static void chart_holds(struct chart *c, const struct report_side *sides, size_t
 			any = true;
 			snprintf(name, sizeof(name), "%s all holds", sides[s].label);
 			cdf_block(c, name, all, na);
-			snprintf(title, sizeof(title), "%s: all (%zu)", sides[s].label, na);
+			snprintf(title, sizeof(title), "%sall (%zu)", pfx, na);
 			chart_series_add(c, c->nblocks - 1, 1, 2, CHART_STEPS, title, side_color[s & 1]);
 		}
 		if (nb) {
 			snprintf(name, sizeof(name), "%s batch holds", sides[s].label);
 			cdf_block(c, name, batch, nb);
-			snprintf(title, sizeof(title), "%s: batch (%zu)", sides[s].label, nb);
+			snprintf(title, sizeof(title), "%sbatch (%zu)", pfx, nb);
 			chart_series_add(c, c->nblocks - 1, 1, 2, CHART_STEPS, title, side_color[s & 1])->dash = 2;
 		}
 		free(all);
@@ -321,8 +330,9 @@ static void chart_latency(struct chart *c, const struct report_side *sides, size
 		snprintf(c->ylabel, sizeof(c->ylabel), "latency (s)");
 		for (size_t s = 0; s < n; s++) {
 			const struct analysis *a = sides[s].a;
-			char title[64], name[48];
+			char title[128], name[48], pfx[32];
 			size_t blk;
+			side_prefix(pfx, sizeof(pfx), sides, n, s);
 			snprintf(name, sizeof(name), "%s latency per step", sides[s].label);
 			blk = chart_block_add(c, name, 3, cols);
 			for (size_t b = 0; b < a->nbuckets; b++) {
@@ -333,9 +343,9 @@ static void chart_latency(struct chart *c, const struct report_side *sides, size
 					ytop = k->lat_p95 / 1e6;
 				chart_row(c, blk, row, NULL);
 			}
-			snprintf(title, sizeof(title), "%s: p50", sides[s].label);
+			snprintf(title, sizeof(title), "%sp50", pfx);
 			chart_series_add(c, blk, 1, 2, CHART_LINESPOINTS, title, side_color[s & 1]);
-			snprintf(title, sizeof(title), "%s: p95", sides[s].label);
+			snprintf(title, sizeof(title), "%sp95", pfx);
 			chart_series_add(c, blk, 1, 3, CHART_LINESPOINTS, title, side_color[s & 1])->dash = 2;
 		}
 	} else {
@@ -345,8 +355,9 @@ static void chart_latency(struct chart *c, const struct report_side *sides, size
 		snprintf(c->ylabel, sizeof(c->ylabel), "requests per %s", step);
 		for (size_t s = 0; s < n; s++) {
 			const struct analysis *a = sides[s].a;
-			char title[64], name[48];
+			char title[128], name[48], pfx[32];
 			size_t blk;
+			side_prefix(pfx, sizeof(pfx), sides, n, s);
 			snprintf(name, sizeof(name), "%s requests per step", sides[s].label);
 			blk = chart_block_add(c, name, 3, cols);
 			for (size_t b = 0; b <= a->nbuckets && a->nbuckets; b++) {
@@ -358,9 +369,9 @@ static void chart_latency(struct chart *c, const struct report_side *sides, size
 					ytop = k->requests;
 				chart_row(c, blk, row, NULL);
 			}
-			snprintf(title, sizeof(title), "%s: requests", sides[s].label);
+			snprintf(title, sizeof(title), "%srequests", pfx);
 			chart_series_add(c, blk, 1, 2, CHART_STEPS, title, side_color[s & 1]);
-			snprintf(title, sizeof(title), "%s: HTTP 5xx", sides[s].label);
+			snprintf(title, sizeof(title), "%sHTTP 5xx", pfx);
 			chart_series_add(c, blk, 1, 3, CHART_STEPS, title, side_color[s & 1])->dash = 2;
 		}
 		if (ytop == 0)
