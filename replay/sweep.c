@@ -260,6 +260,10 @@ int sweep_run(const struct workload *wl, const struct sim_config *cfg,
 		if (spec->nbatch_sizes)
 			t.batch_size = spec->batch_sizes[i];
 		workload_init(&wls[i]);
+		if (wl_transform_is_identity(&t) && t.lock_waits != 1) {
+			wlp[i] = wl; /* no copy: memory stays one workload */
+			continue;
+		}
 		if (workload_transform(&wls[i], wl, &t) < 0) {
 			ret = -1;
 			nbs = i + 1;
