@@ -223,3 +223,95 @@ Test(workload, scale_load)
 	workload_release(&b);
 	workload_release(&c);
 }
+
+/* --- extraction on a hand-made timeline ---------------------------------- */
+
+static void ev_pool(struct timeline *tl, enum event_kind k, double at, const char *conn)
+{
+	struct event ev;
+	event_init(&ev, k);
+	ev.ts = T0 + S(at);
+	ev.conn = conn;
+	timeline_append(tl, &ev);
+}
+
+/*
+ * A batch of 2 lanes (connections a, b: 3 s holds from 0.01 s), an API
+ * request before the batch (c: 20 ms at -5 s) and one inside it (c: 30 ms at
+ * 1 s), and a TimeoutError at 4 s with a 3 s timeout.  Expected: one batch
+ * with 2 lanes of 3 s, two API requests with exact holds, and a timed-out
+ * request arriving at 1 s whose hold is imputed from the nearest API hold
+ * (the 30 ms one at 1 s).
+ */
+Test(workload, extract_attribution_and_imputation)
+{
+	struct timeline tl;
+	struct workload wl;
+	struct event ev;
+	size_t api = 0, to = 0;
+	timeline_init(&tl);
+	timeline_add_source(&tl, "t.log");
+	ev_pool(&tl, EVENT_POOL_CHECKOUT, -5, "c");
+	ev_pool(&tl, EVENT_POOL_CHECKIN, -4.98, "c");
+	event_init(&ev, EVENT_BATCH_START);
+	ev.ts = T0;
+	ev.text = "vitals";
+	ev.u.batch.entries = 20;
+	ev.u.batch.connections = 2;
+	timeline_append(&tl, &ev);
+	ev_pool(&tl, EVENT_POOL_CHECKOUT, 0.01, "a");
+	ev_pool(&tl, EVENT_POOL_CHECKOUT, 0.02, "b");
+	ev_pool(&tl, EVENT_POOL_CHECKOUT, 1, "c");
+	ev_pool(&tl, EVENT_POOL_CHECKIN, 1.03, "c");
+	ev_pool(&tl, EVENT_POOL_CHECKIN, 3.01, "a");
+	ev_pool(&tl, EVENT_POOL_CHECKIN, 3.02, "b");
+	event_init(&ev, EVENT_BATCH_END);
+	ev.ts = T0 + S(3.05);
+	ev.text = "vitals";
+	ev.u.batch.entries = 20;
+	ev.u.batch.processed = 20;
+	ev.u.batch.connections = 2;
+	ev.u.batch.commits = 2;
+	timeline_append(&tl, &ev);
+	event_init(&ev, EVENT_POOL_TIMEOUT);
+	ev.ts = T0 + S(4);
+	ev.origin = ORIGIN_API;
+	ev.u.timeout.pool_size = 2;
+	ev.u.timeout.max_overflow = 1;
+	ev.u.timeout.timeout_usec = S(3);
+	timeline_append(&tl, &ev);
+	timeline_sort(&tl);
+
+	workload_init(&wl);
+	cr_assert_eq(workload_extract(&wl, &tl), 0);
+	cr_assert_eq(wl.rec_pool_size, 2);
+	cr_assert_eq(wl.rec_max_overflow, 1);
+	cr_assert_eq(wl.rec_timeout_usec, S(3));
+	cr_assert_eq(wl.rec_timeouts, 1);
+	cr_assert_eq(wl.nbatch, 1);
+	cr_assert_eq(wl.batch[0].lanes, 2);
+	cr_assert_eq(wl.batch[0].nholds, 2);
+	cr_assert_eq(wl.batch[0].entries, 20);
+	cr_assert_eq(wl.batch[0].commit, WL_COMMIT_ONCE);
+	cr_assert_eq(wl.holds[0].hold, S(3));
+	cr_assert_eq(wl.per_entry_usec, S(0.3));
+	for (size_t i = 0; i < wl.nreq; i++) {
+		const struct wl_request *r = &wl.req[i];
+		if (r->flags & WL_F_TIMED_OUT) {
+			to++;
+			cr_assert_eq(r->t, T0 + S(1));
+			cr_assert_eq(r->hold, S(0.03));
+			cr_assert(r->flags & WL_F_IMPUTED);
+			cr_assert_eq(r->evidence, WL_EV_TIMEOUT);
+		} else {
+			api++;
+			cr_assert_eq(r->origin, ORIGIN_API);
+			cr_assert_eq(r->evidence, WL_EV_POOL_DEBUG);
+		}
+	}
+	cr_assert_eq(api, 2);
+	cr_assert_eq(to, 1);
+	cr_assert_eq(wl.rec_peak_checked_out, 3);
+	workload_release(&wl);
+	timeline_release(&tl);
+}
