@@ -3,7 +3,9 @@
 # bundled real incident logs (captured from real SQLAlchemy, uvicorn and
 # PostgreSQL, see fixtures/harness/README.md):
 #   1. analyze the before-fix logs (the post-incident review),
-#   2. replay the before-fix workload under the fix's settings,
+#   2. replay the before-fix workload under the fix (pool 20/30, timeout 4.5 s
+#      as the incident's 45 s compressed 10x, batches of 125 on 5
+#      connections committing per group),
 #   3. write the before/after report with charts to out/report/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +17,11 @@ after=fixtures/incident/after
 echo "== poolscope analyze $before"
 ./build/poolscope analyze "$before"
 echo
-echo "== poolscope replay --pool 20/30/4.5 --batch-size 50 $before"
-./build/poolscope replay --pool 20/30/4.5 --batch-size 50 "$before"
+fix=(--pool 20/30/4.5 --batch-size 125 --batch-concurrency 5 --commit group)
+echo "== poolscope replay ${fix[*]} $before"
+./build/poolscope replay "${fix[@]}" "$before"
 echo
+mkdir -p out
 echo "== poolscope report $before $after -o out/report"
 ./build/poolscope report "$before" "$after" -o out/report
 echo
