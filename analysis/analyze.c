@@ -333,7 +333,8 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 	}
 	/* pass 1 order: at one instant checkouts first, so a 0 ms hold never
 	 * dips below zero (which would read as "already out at the start") */
-	qsort(d, nd, sizeof(*d), cmp_delta_out_first);
+	if (nd > 1) /* qsort(NULL, 0) is undefined */
+		qsort(d, nd, sizeof(*d), cmp_delta_out_first);
 	out = xcalloc(nkeys, sizeof(*out));
 	open = xcalloc(nkeys, sizeof(*open));
 	min_out = xcalloc(nkeys, sizeof(*min_out));
@@ -355,7 +356,8 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 	}
 	/* pass 2 order: at one instant returns first, so a handover (one
 	 * returned, another checked out in the same ms) is not a peak */
-	qsort(d, nd, sizeof(*d), cmp_delta);
+	if (nd > 1) /* qsort(NULL, 0) is undefined */
+		qsort(d, nd, sizeof(*d), cmp_delta);
 	parts = xcalloc(nkeys, sizeof(*parts));
 	for (size_t k = 0; k < nkeys; k++) {
 		parts[k].pid = keys[k].pid;
@@ -466,7 +468,8 @@ static void build_windows(struct analysis *a)
 		a->win[2 * n + 1] = batch_window_end(w, a->end);
 		n++;
 	}
-	qsort(a->win, n, 2 * sizeof(*a->win), cmp_win);
+	if (n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(a->win, n, 2 * sizeof(*a->win), cmp_win);
 	for (size_t i = 0; i < n; i++) {
 		if (m && a->win[2 * i] <= a->win[2 * (m - 1) + 1]) {
 			if (a->win[2 * i + 1] > a->win[2 * (m - 1) + 1])
@@ -539,7 +542,8 @@ static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
 		if (hs->v[i].evidence == HOLD_EV_POOL_DEBUG && hs->v[i].start != LOG_USEC_NONE &&
 		    hs->v[i].end != LOG_USEC_NONE)
 			hr[nh++] = (struct hold_ref){ hs->v[i].end, i };
-	qsort(hr, nh, sizeof(*hr), cmp_hold_ref);
+	if (nh > 1) /* qsort(NULL, 0) is undefined */
+		qsort(hr, nh, sizeof(*hr), cmp_hold_ref);
 	taken = xcalloc(nh, 1);
 	for (size_t r = 0; r < nreq; r++) {
 		const struct req *q = &reqs[r];
@@ -706,7 +710,8 @@ static void attribute_batches(struct analysis *a)
 			burst[nb].len = hold_len(h, a->end);
 			burst[nb++].idx = i;
 		}
-		qsort(burst, nb, sizeof(*burst), cmp_burst);
+		if (nb > 1) /* qsort(NULL, 0) is undefined */
+			qsort(burst, nb, sizeof(*burst), cmp_burst);
 		take = w->connections > 0 ? (size_t)w->connections : nb;
 		for (size_t k = 0; k < nb && k < take; k++) {
 			if (w->connections <= 0 && burst[k].len < BURST_MIN_HOLD)
@@ -981,7 +986,8 @@ static void batch_effects(struct analysis *a, const uint8_t *dup)
 			edges[ne++] = h->start * 2 + 1;
 			edges[ne++] = (h->end_bound != LOG_USEC_NONE ? h->end_bound : we) * 2;
 		}
-		qsort(edges, ne, sizeof(*edges), cmp_i64p);
+		if (ne > 1) /* qsort(NULL, 0) is undefined */
+			qsort(edges, ne, sizeof(*edges), cmp_i64p);
 		if (ne)
 			st->peak_conns = 0;
 		for (size_t i = 0; i < ne; i++) {
@@ -1497,7 +1503,8 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 			paths[e] = a->endpoints[e].path;
 			methods[e] = a->endpoints[e].method;
 		}
-		qsort(a->endpoints, a->nendpoints, sizeof(*a->endpoints), cmp_endpoint);
+		if (a->nendpoints > 1) /* qsort(NULL, 0) is undefined */
+			qsort(a->endpoints, a->nendpoints, sizeof(*a->endpoints), cmp_endpoint);
 		for (size_t e = 0; e < a->nendpoints; e++)
 			for (size_t f = 0; f < a->nendpoints; f++)
 				if (paths[f] == a->endpoints[e].path && methods[f] == a->endpoints[e].method) {
@@ -1511,7 +1518,8 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 		free(paths);
 		free(methods);
 	}
-	qsort(a->status, a->nstatus, sizeof(*a->status), cmp_status);
+	if (a->nstatus > 1) /* qsort(NULL, 0) is undefined */
+		qsort(a->status, a->nstatus, sizeof(*a->status), cmp_status);
 
 	dist_from(&a->pg_session, &s_pg_sess);
 	dist_from(&a->pg_slow_dur, &s_pg_slow);

@@ -240,8 +240,10 @@ static void batches(struct jw *w, const struct analysis *a)
 		jw_kts(w, "start", b->start);
 		jw_kts(w, "end", b->end);
 		jw_kts(w, "over_by", b->end == LOG_USEC_NONE ? b->end_bound : LOG_USEC_NONE);
-		kusec_or_null(w, "duration_s", (double)(b->end - b->start),
-			      b->start != LOG_USEC_NONE && b->end != LOG_USEC_NONE);
+		{
+			bool known = b->start != LOG_USEC_NONE && b->end != LOG_USEC_NONE;
+			kusec_or_null(w, "duration_s", known ? (double)(b->end - b->start) : 0, known);
+		}
 		kint_or_null(w, "entries", b->entries, b->entries >= 0);
 		kint_or_null(w, "processed", b->processed, b->processed >= 0);
 		kint_or_null(w, "connections", b->connections, b->connections >= 0);

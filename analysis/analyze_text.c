@@ -12,6 +12,12 @@
  * terminal never sees control characters from a log.
  */
 
+static int64_t window_len(const struct analysis *a, const struct batch_window *w)
+{
+	log_usec e = batch_window_end(w, a->end);
+	return w->start != LOG_USEC_NONE && e != LOG_USEC_NONE ? e - w->start : 0;
+}
+
 /* The batch whose holders did most to an incident (most connections held,
  * else longest), or SIZE_MAX. */
 static size_t main_batch(const struct analysis *a, const struct analysis_incident *in)
@@ -30,7 +36,7 @@ static size_t main_batch(const struct analysis *a, const struct analysis_inciden
 		if (st->peak_conns > bs->peak_conns ||
 		    (st->peak_conns == bs->peak_conns && st->timeouts > bs->timeouts) ||
 		    (st->peak_conns == bs->peak_conns && st->timeouts == bs->timeouts &&
-		     batch_window_end(w, a->end) - w->start > batch_window_end(bw, a->end) - bw->start))
+		     window_len(a, w) > window_len(a, bw)))
 			best = b;
 	}
 	return best;

@@ -243,7 +243,8 @@ static void cdf_block(struct chart *c, const char *name, int64_t *v, size_t nv)
 	static const char *const cols[] = { "hold_s", "fraction" };
 	size_t blk = chart_block_add(c, name, 2, cols);
 	size_t m = nv < 800 ? nv : 800;
-	qsort(v, nv, sizeof(*v), cmp_i64);
+	if (nv > 1) /* qsort(NULL, 0) is undefined */
+		qsort(v, nv, sizeof(*v), cmp_i64);
 	for (size_t i = 0; i < m; i++) {
 		/* m evenly spaced ranks of the sorted sample, first and last kept */
 		size_t idx = m > 1 ? (size_t)llround((double)i * (double)(nv - 1) / (double)(m - 1)) : 0;
