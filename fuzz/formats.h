@@ -1,3 +1,6 @@
 /* The parser families scripts/fuzz.sh builds a fuzz_parse_<name> target for
- * ("auto" = format detection).  Keep in step with parsers/registry.c. */
-#define POOLSCOPE_FUZZ_FORMAT_LIST "auto"
+ * ("auto" = format detection, line wrappers and the mixed-stream fallbacks),
+ * separated by blanks.  Every format in parsers/registry.c must be here:
+ * scripts/fuzz.sh compares this list with `poolscope help formats` and fails
+ * when one is missing. */
+#define POOLSCOPE_FUZZ_FORMAT_LIST "auto pg-csv pg-json pg-stderr pylog"
