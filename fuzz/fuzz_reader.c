@@ -8,8 +8,8 @@
  *   0x04  ... and cut the compressed stream short (truncated download)
  *   0x08  after the first pass, reader_seek() to a line start and read again
  *   0x30  max_line: 16, 64, 4096 or 1 MiB
- *   0x40  repeat the payload past 600 KB, so lines straddle the reader's
- *         256 KB refills (small inputs are read in one go)
+ *   0x40  repeat the payload past the reader's buffer (256 KB + max_line),
+ *         so lines straddle refills (small inputs are read in one go)
  * Without 0x01 the payload is written as it is, so gzip seeds and their
  * mutations reach zlib's error paths too (only the invariants are checked
  * there, since the expected lines are unknown).
@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	max_line = max_lines[(ctl >> 4) & 3];
 	if ((ctl & 0x40) && size) {
-		while (big.len < 600 * 1024)
+		while (big.len < 256 * 1024 + max_line + 16 * 1024)
 			strbuf_add(&big, data, size);
 		data = (const uint8_t *)big.buf;
 		size = big.len;
@@ -171,7 +171,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(fd >= 0);
 	CHECK(!file.len || write(fd, file.buf, file.len) == (ssize_t)file.len);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	model = malloc((size + 1) * sizeof(*model));
+	nm = 1;
+	for (const uint8_t *p = data; (p = memchr(p, '\n', size - (size_t)(p - data))); p++)
+		nm++;
+	model = malloc(nm * sizeof(*model));
 	nm = model_split(data, size, max_line, model);
 
 	r = reader_open(path, max_line);
