@@ -170,7 +170,13 @@ void strbuf_add_json_escaped(struct strbuf *sb, const char *str, size_t len)
 		}
 		if (c >= 0x80) {
 			n = utf8_seq_len(s + i, len - i);
-			if (n) {
+			if (n == 2 && c == 0xC2 && s[i + 1] < 0xA0) {
+				/* C1 control: escaped, so a terminal showing the JSON
+				 * never sees a raw CSI (U+009B) */
+				char u[6] = { '\\', 'u', '0', '0', hex[s[i + 1] >> 4], hex[s[i + 1] & 15] };
+				strbuf_add(sb, u, 6);
+				i += 2;
+			} else if (n) {
 				strbuf_add(sb, s + i, n);
 				i += n;
 			} else {
@@ -194,6 +200,23 @@ void strbuf_add_json_escaped(struct strbuf *sb, const char *str, size_t len)
 	}
 	if (run)
 		strbuf_add(sb, s + i - run, run);
+}
+
+size_t utf8_printable(const char *str, size_t avail, size_t *skip)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+	*skip = 1;
+	if (!avail)
+		return 0;
+	if (s[0] < 0x80)
+		return (s[0] < 0x20 || s[0] == 0x7F) ? 0 : 1;
+	n = utf8_seq_len(s, avail);
+	if (n == 2 && s[0] == 0xC2 && s[1] < 0xA0) {
+		*skip = 2;
+		return 0;
+	}
+	return n;
 }
 
 bool strbuf_ends_with(const struct strbuf *sb, const char *suffix)

@@ -54,7 +54,15 @@ static inline void strbuf_addch(struct strbuf *sb, int c)
 void strbuf_add_i64(struct strbuf *sb, int64_t v);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with JSON string escaping (no quotes added).  Invalid UTF-8 bytes
- * become U+FFFD, control characters \u00XX. */
+ * become U+FFFD, control characters (C0, DEL and the C1 range U+0080-U+009F,
+ * which terminals obey as ESC sequences) \u00XX. */
 void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len);
+/*
+ * For text bound for a terminal: the number of bytes of the character at s
+ * if it is valid UTF-8 and printable, else 0 with *skip set to how many
+ * bytes to replace by one '?' (a control character: C0, DEL, or C1
+ * U+0080-U+009F, which xterm and others obey like ESC [; or 1 invalid byte).
+ */
+size_t utf8_printable(const char *s, size_t avail, size_t *skip);
 bool strbuf_ends_with(const struct strbuf *sb, const char *suffix);
 #endif

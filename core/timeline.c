@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "core/strbuf.h"
 #include "core/banned.h"
 
 static const char *const reason_names[UNPARSED__COUNT] = {
@@ -47,11 +48,21 @@ void source_note_unparsed(struct source *s, uint64_t line, enum unparsed_reason 
 	sm = &s->samples[s->nsamples++];
 	sm->line = line;
 	sm->reason = r;
-	n = len < sizeof(sm->excerpt) - 1 ? len : sizeof(sm->excerpt) - 1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)text[i];
-		/* keep excerpts printable: a terminal must not see escapes from a log */
-		sm->excerpt[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	/* keep excerpts printable: a terminal must not see escapes from a log
+	 * (C0, DEL, C1 such as U+009B CSI, invalid UTF-8 all become '?'), and
+	 * a character is copied whole or not at all */
+	for (i = n = 0; i < len && n < sizeof(sm->excerpt) - 1;) {
+		size_t skip, k = utf8_printable(text + i, len - i, &skip);
+		if (!k) {
+			sm->excerpt[n++] = '?';
+			i += skip;
+			continue;
+		}
+		if (n + k > sizeof(sm->excerpt) - 1)
+			break;
+		memcpy(sm->excerpt + n, text + i, k);
+		n += k;
+		i += k;
 	}
 	sm->excerpt[n] = '\0';
 }
