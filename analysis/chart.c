@@ -126,10 +126,24 @@ void gp_quote(struct strbuf *o, const char *s)
  * into a comment; gnuplot reads data, it never evaluates it. */
 static void dat_label(struct strbuf *o, const char *s)
 {
-	size_t n = 0;
+	size_t n = 0, len = s ? strlen(s) : 0;
 	strbuf_addch(o, '"');
 	for (; s && *s && n < 48; s++, n++) {
 		unsigned char ch = (unsigned char)*s;
+		size_t skip, k = utf8_printable(s, len - n, &skip);
+		if (k > 1 || !k) {
+			/* invalid UTF-8 would make the SVG ill-formed XML (no
+			 * browser shows it) and C1 controls are terminal escapes:
+			 * a blank; a valid character is copied whole */
+			if (!k || n + k > 48)
+				strbuf_addch(o, ' ');
+			else
+				strbuf_add(o, s, k);
+			k = k ? k : skip;
+			s += k - 1;
+			n += k - 1;
+			continue;
+		}
 		if (ch == '"')
 			strbuf_addch(o, '\'');
 		else if (ch == '#' || ch == '\\')

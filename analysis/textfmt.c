@@ -64,9 +64,16 @@ void tf_clean(struct strbuf *o, const char *s, size_t max)
 	if (!s)
 		return;
 	n = strlen(s);
-	for (size_t i = 0; i < n && i < max; i++) {
-		unsigned char c = (unsigned char)s[i];
-		strbuf_addch(o, (c < 0x20 || c == 0x7f) ? '?' : (char)c);
+	for (size_t i = 0; i < n && i < max;) {
+		/* controls (C0, DEL, C1 like U+009B CSI) and invalid UTF-8 as '?' */
+		size_t skip, k = utf8_printable(s + i, n - i, &skip);
+		if (!k) {
+			strbuf_addch(o, '?');
+			i += skip;
+			continue;
+		}
+		strbuf_add(o, s + i, k);
+		i += k;
 	}
 	if (n > max)
 		strbuf_addstr(o, "...");
@@ -80,8 +87,16 @@ void tf_md(struct strbuf *o, const char *s, size_t max)
 	n = strlen(s);
 	for (size_t i = 0; i < n && i < max; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f) {
+		size_t skip, k = utf8_printable(s + i, n - i, &skip);
+		if (!k) {
+			/* controls (C0, DEL, C1) and invalid UTF-8 */
 			strbuf_addch(o, '?');
+			i += skip - 1;
+			continue;
+		}
+		if (k > 1) {
+			strbuf_add(o, s + i, k);
+			i += k - 1;
 			continue;
 		}
 		/* Markdown punctuation, the table pipe, and raw HTML */
@@ -118,8 +133,17 @@ void tf_html(struct strbuf *o, const char *s, size_t max)
 		case '>': strbuf_addstr(o, "&gt;"); break;
 		case '"': strbuf_addstr(o, "&quot;"); break;
 		case '\'': strbuf_addstr(o, "&#39;"); break;
-		default:
-			strbuf_addch(o, (c < 0x20 || c == 0x7f) ? '?' : (char)c);
+		default: {
+			/* controls (C0, DEL, C1) and invalid UTF-8 as '?' */
+			size_t skip, k = utf8_printable(s + i, n - i, &skip);
+			if (!k) {
+				strbuf_addch(o, '?');
+				i += skip - 1;
+			} else {
+				strbuf_add(o, s + i, k);
+				i += k - 1;
+			}
+		}
 		}
 	}
 	if (n > max)
