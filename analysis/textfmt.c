@@ -99,8 +99,9 @@ void tf_md(struct strbuf *o, const char *s, size_t max)
 			i += k - 1;
 			continue;
 		}
-		/* Markdown punctuation, the table pipe, and raw HTML */
-		if (strchr("\\`*_{}[]()#+-.!|<>&~", c) && c) {
+		/* Markdown punctuation, the table pipe, raw HTML, and $ (math
+		 * on GitHub: "$(x)...$" would render as a formula) */
+		if (strchr("\\`*_{}[]()#+-.!|<>&~$", c) && c) {
 			if (c == '<')
 				strbuf_addstr(o, "&lt;");
 			else if (c == '>')

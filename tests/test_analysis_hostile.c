@@ -66,9 +66,11 @@ Test(hostile_analysis, tf_md_and_tf_html_neutralise_markup)
 		cr_assert_not(has_terminal_control(md.buf, md.len), "payload %zu md: '%s'", i, md.buf);
 		cr_assert_null(strchr(md.buf, '\n'), "payload %zu md", i);
 		cr_assert_null(strchr(md.buf, '<'), "payload %zu md: raw '<' is HTML in Markdown", i);
-		/* a pipe in a table cell must be escaped */
-		for (const char *p = md.buf; (p = strchr(p, '|')); p++)
-			cr_assert(p > md.buf && p[-1] == '\\', "payload %zu md: bare '|' in '%s'", i, md.buf);
+		/* a pipe would end a table cell, $ starts math on GitHub, a
+		 * backtick a code span: escaped */
+		for (const char *p = md.buf; (p = strpbrk(p, "|$`")); p++)
+			cr_assert(p > md.buf && p[-1] == '\\', "payload %zu md: bare '%c' in '%s'", i,
+				  *p, md.buf);
 		cr_assert_null(strpbrk(html.buf, "<>\"'"), "payload %zu html: '%s'", i, html.buf);
 		cr_assert_not(has_terminal_control(html.buf, html.len), "payload %zu html", i);
 		strbuf_release(&md);
