@@ -284,13 +284,22 @@ int live_loop_once(struct live_loop *l, mono_usec until)
 		} else if (p == &l->sigfd) {
 			read_signals(l);
 		} else {
+			mono_usec t1 = mono_now(), d;
 			conn_io(l, p, evs[i].events);
+			d = mono_now() - t1;
+			if (d > l->max_io_usec)
+				l->max_io_usec = d;
 		}
 	}
 	/* timers after I/O: a hold that ended on a socket frees its
 	 * connection before a deadline due at the same moment decides */
-	while ((t = live_timer_pop_due(&l->timers, mono_now())))
+	while ((t = live_timer_pop_due(&l->timers, now = mono_now()))) {
+		mono_usec d;
 		l->on_timer(l, t);
+		d = mono_now() - now;
+		if (d > l->max_timer_usec)
+			l->max_timer_usec = d;
+	}
 	return 0;
 }
 

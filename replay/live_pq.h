@@ -71,6 +71,8 @@ struct live_loop {
 	int signo;                 /* first SIGINT/SIGTERM caught, 0 if none */
 	size_t open_conns;         /* connections holding a PGconn */
 	uint64_t wakeups;          /* loop iterations (for the benchmark) */
+	int64_t max_io_usec;       /* longest single socket callback */
+	int64_t max_timer_usec;    /* longest single timer callback */
 };
 
 /*
