@@ -477,7 +477,12 @@ static void conn_io(struct live_loop *l, struct live_conn *c, uint32_t events)
 		/* nothing was asked: the server is telling us it is going away.
 		 * PQconsumeInput() only reads; PQisBusy() parses, which hands
 		 * the server's FATAL to notice_receiver(). */
-		if (!PQconsumeInput(c->pg) || (PQisBusy(c->pg), PQstatus(c->pg) == CONNECTION_BAD))
+		if (!PQconsumeInput(c->pg)) {
+			conn_fail(l, c, true);
+			return;
+		}
+		PQisBusy(c->pg);
+		if (PQstatus(c->pg) == CONNECTION_BAD)
 			conn_fail(l, c, true);
 		return;
 	case LIVE_CONN_CLOSED:
