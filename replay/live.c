@@ -1,4 +1,5 @@
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1211,7 +1212,8 @@ static bool loop_step(struct run *run)
 	}
 	if (run->loop.signo && run->r->status == LIVE_COMPLETED) {
 		run->r->signo = run->loop.signo;
-		stop_run(run, LIVE_INTERRUPTED, "interrupted by signal %d", run->loop.signo);
+		stop_run(run, LIVE_INTERRUPTED, "interrupted by %s; the result is partial",
+			 run->loop.signo == SIGTERM ? "SIGTERM" : "SIGINT");
 	}
 	return true;
 }
@@ -1498,8 +1500,8 @@ int live_replay_run(const struct workload *wl, const struct live_opts *o, struct
 		 o->application_name);
 	if (live_dsn_init(&run.dsn, o->dsn, o->application_name) < 0 ||
 	    live_dsn_init(&run.mon_dsn, o->dsn, MONITOR_APP_NAME) < 0) {
-		r->status = LIVE_FAILED;
-		snprintf(r->error, sizeof(r->error), "no usable connection string");
+		r->status = LIVE_FAILED; /* live_dsn_init() said why, with the password masked */
+		r->error[0] = '\0';
 		run_release(&run);
 		return -1;
 	}

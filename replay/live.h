@@ -120,8 +120,9 @@ const char *live_status_name(enum live_status s);
  * Replay wl against the server.  Blocks for about the workload's span /
  * speed.  Returns 0 when the run completed and -1 otherwise; either way r
  * holds what was measured, r->status says why it ended and r->error the
- * one-line reason (printed by the caller, not here).  Warnings (lag) go to
- * stderr unless o->quiet.
+ * one-line reason (printed by the caller, not here; empty when a DSN that
+ * cannot be parsed was already reported through error()).  Warnings (lag)
+ * go to stderr unless o->quiet.
  */
 int live_replay_run(const struct workload *wl, const struct live_opts *o,
 		    struct live_result *r);

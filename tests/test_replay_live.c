@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/stats.h"
+#include "core/timeline.h"
+#include "parsers/parse.h"
 #include "replay/live.h"
 #include "replay/sim.h"
 #include "replay/workload.h"
@@ -342,4 +344,84 @@ Test(live_replay, interrupt_rolls_back_and_closes, .timeout = 60)
 Test(live_replay, interrupt_cancels_pg_sleep, .timeout = 60)
 {
 	interrupt_run(LIVE_HOLD_SLEEP);
+}
+
+/* ---- the real incident fixtures ------------------------------------------------- */
+
+/* The workload of a captured run, as `poolscope replay DIR` builds it. */
+static void fixture_workload(const char *run, struct workload *wl)
+{
+	static const char *const files[] = { "access.log", "app.log", "pool.log.gz" };
+	char paths[3][512];
+	const char *pv[3];
+	struct parse_opts opts;
+	struct timeline tl;
+	for (int i = 0; i < 3; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%s", test_path("fixtures/incident"));
+		snprintf(paths[i] + strlen(paths[i]), sizeof(paths[i]) - strlen(paths[i]), "/%s/%s",
+			 run, files[i]);
+		pv[i] = paths[i];
+	}
+	parse_opts_init(&opts);
+	opts.quiet = true;
+	timeline_init(&tl);
+	cr_assert_eq(parse_into_timeline(pv, 3, &opts, &tl), 0, "cannot parse %s", run);
+	workload_init(wl);
+	cr_assert_eq(workload_extract(wl, &tl), 0);
+	timeline_release(&tl);
+	cr_assert_gt(wl->nreq, 4000, "%s: %zu requests", run, wl->nreq);
+}
+
+/* |live - model| within 10 %, or within 2 where the count is tiny (issue 4). */
+static void expect_close(const char *what, uint64_t model, uint64_t live)
+{
+	double d = (double)live - (double)model;
+	double tol = 0.10 * (double)model;
+	if (tol < 2)
+		tol = 2;
+	cr_expect(d <= tol && -d <= tol, "%s: model %llu, live %llu", what,
+		  (unsigned long long)model, (unsigned long long)live);
+}
+
+/*
+ * The captured before/after pair, replayed live at --speed 10 (18 s each)
+ * under each run's own settings: the live timeouts agree with the model's
+ * within 10 % (before: the model says 165, as the logs do; after: 0).
+ */
+static void fixture_run(const char *run, int size, int overflow, double timeout_s,
+			uint64_t want_model)
+{
+	struct workload wl;
+	struct live_opts o;
+	struct live_result r;
+	struct sim_result m;
+	struct sim_sink none = { NULL, NULL };
+
+	fixture_workload(run, &wl);
+	live_opts_for(&o, test_dsn(), size, overflow, timeout_s, 10.0);
+	cr_assert_eq(sim_run(&wl, &o.model, none, &m), 0);
+	cr_expect_eq(m.timeouts, want_model, "%s: the model gives %llu timeouts", run,
+		     (unsigned long long)m.timeouts);
+	live_result_init(&r);
+	cr_assert_eq(live_replay_run(&wl, &o, &r), 0, "%s: %s", live_status_name(r.status),
+		     r.error);
+	expect_close("timeouts", m.timeouts, r.sim.timeouts);
+	expect_close("requests_failed", m.requests_failed, r.sim.requests_failed);
+	cr_expect_eq(r.sim.requests, m.requests);
+	cr_expect_eq(r.sim.batches, m.batches);
+	cr_expect_eq(r.refusals, 0);
+	cr_expect_lt(r.elapsed_usec, 25 * USEC_PER_SEC);
+	live_result_release(&r);
+	sim_result_release(&m);
+	workload_release(&wl);
+}
+
+Test(live_fixture, before_at_speed_10_like_the_model, .timeout = 120)
+{
+	fixture_run("before", 10, 20, 3.0, 165);
+}
+
+Test(live_fixture, after_at_speed_10_like_the_model, .timeout = 120)
+{
+	fixture_run("after", 20, 30, 4.5, 0);
 }
