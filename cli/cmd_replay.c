@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/numparse.h"
 #include "core/strbuf.h"
+#include "replay/live.h"
 #include "replay/sim.h"
 #include "replay/workload.h"
 #include "core/banned.h"
@@ -33,6 +34,20 @@ static const char usage[] =
 	"  --json             print the result as one JSON object\n"
 	"  -q, --quiet        nothing on stderr but errors\n"
 	"  -h, --help         show this help\n"
+	"Live replay (docs/live-replay.md):\n"
+	"  --live DSN         drive the workload through real libpq connections against\n"
+	"                     PostgreSQL instead of the model, with the model's pool\n"
+	"                     rules on the real clock; each checkout is a BEGIN READ ONLY\n"
+	"                     transaction held for the recorded time (only read-only SQL\n"
+	"                     is sent).  DSN: a libpq string, a postgresql:// URL, or -\n"
+	"                     for DATABASE_URL / the PG* variables.  The password is\n"
+	"                     never printed\n"
+	"  --speed X          replay X times faster than recorded: arrivals, holds, gaps\n"
+	"                     and the timeout are divided by X (default 1)\n"
+	"  --compare-model    also run the model on the same workload and print both\n"
+	"                     side by side\n"
+	"  --live-hold idle|sleep  hold as an idle transaction (default) or as\n"
+	"                     SELECT pg_sleep(hold)\n"
 	REPLAY_MODEL_USAGE
 	CLI_INPUT_USAGE
 	"\n"
@@ -41,8 +56,13 @@ static const char usage[] =
 	"  poolscope replay --pool 20/30/4.5 --batch-size 125 --batch-concurrency 5 \\\n"
 	"      --commit group fixtures/incident/before        # would the fix hold?\n"
 	"\n"
+	"  poolscope replay --live 'host=127.0.0.1 dbname=app' --speed 10 \\\n"
+	"      --compare-model fixtures/incident/before       # check the model live\n"
+	"\n"
 	"Exit status: 0 the replay ran (whatever it predicts), 2 an input could not be\n"
-	"read or the settings are unknown, 64 usage error.\n";
+	"read, the settings are unknown, or (--live) the server could not be reached\n"
+	"or went away mid-run (the partial result is still printed), 64 usage error,\n"
+	"130 a live replay was interrupted (SIGINT/SIGTERM; partial result printed).\n";
 
 struct events_out {
 	struct out_file of;
@@ -58,7 +78,8 @@ static void emit_jsonl(void *data, const struct event *ev)
 	event_to_json(ev, "replay", &eo->buf);
 	if (eo->buf.len && eo->buf.buf[eo->buf.len - 1] == '}') {
 		strbuf_setlen(&eo->buf, eo->buf.len - 1);
-		strbuf_addstr(&eo->buf, ",\"simulated\":true}");
+		strbuf_addstr(&eo->buf, ev->flags & EVENT_F_LIVE ? ",\"live\":true}"
+								 : ",\"simulated\":true}");
 	}
 	strbuf_addch(&eo->buf, '\n');
 	if (eo->buf.len >= 1 << 16) {
@@ -185,8 +206,15 @@ static void print_text(const struct sim_config *cfg, const struct wl_transform *
 	strbuf_release(&v);
 }
 
+/* Keys a live replay adds after the model's (live, server, lag_s, compare). */
+struct json_extra {
+	void (*fn)(struct jw *w, void *data);
+	void *data;
+};
+
 static void print_json(const struct sim_config *cfg, const struct wl_transform *t,
-		       struct sim_result *r, const struct workload *wl, bool recorded)
+		       struct sim_result *r, const struct workload *wl, bool recorded,
+		       struct json_extra extra)
 {
 	struct strbuf sb = STRBUF_INIT, v = STRBUF_INIT;
 	struct jw w;
@@ -278,6 +306,8 @@ static void print_json(const struct sim_config *cfg, const struct wl_transform *
 	jw_obj_end(&w);
 	verdict(&v, cfg, r, wl, recorded);
 	jw_kstr(&w, "verdict", v.buf);
+	if (extra.fn)
+		extra.fn(&w, extra.data);
 	jw_obj_end(&w);
 	strbuf_addch(&sb, '\n');
 	fwrite(sb.buf, 1, sb.len, stdout);
@@ -285,7 +315,70 @@ static void print_json(const struct sim_config *cfg, const struct wl_transform *
 	strbuf_release(&v);
 }
 
-enum { OPT_POOL = 1100, OPT_EVENTS, OPT_JSON, OPT_STATS_EVERY };
+enum {
+	OPT_POOL = 1100, OPT_EVENTS, OPT_JSON, OPT_STATS_EVERY,
+	OPT_LIVE, OPT_SPEED, OPT_COMPARE_MODEL, OPT_LIVE_HOLD
+};
+
+struct live_run {
+	struct live_opts o;
+	struct live_result r;
+	struct sim_result model;
+	bool compare;
+};
+
+static void live_json(struct jw *w, void *data)
+{
+	struct live_run *lr = data;
+	live_result_json(w, &lr->r, &lr->o);
+	if (lr->compare)
+		live_compare_json(w, &lr->model, &lr->r);
+}
+
+/*
+ * --live: the workload through real connections (replay/live.h); the
+ * model's writers print r.sim, then the live-only figures.  Returns the
+ * exit code: 0, 2 (server gone, cannot connect) or 130 (interrupted).
+ */
+static int replay_live(struct live_run *lr, const struct sim_config *cfg,
+		       const struct wl_transform *t, const struct workload *wl, bool recorded,
+		       struct sim_sink sink, bool json)
+{
+	int code;
+	lr->o.model = *cfg;
+	lr->o.sink = sink;
+	lr->o.catch_signals = true;
+	live_result_init(&lr->r);
+	if (lr->compare)
+		sim_run(wl, cfg, (struct sim_sink){ NULL, NULL }, &lr->model);
+	live_replay_run(wl, &lr->o, &lr->r);
+	if (lr->r.status == LIVE_FAILED && !lr->r.sim.requests && !lr->r.sim.batches) {
+		/* never started: nothing measured to show */
+		if (lr->r.error[0])
+			error("%s", lr->r.error);
+	} else {
+		if (json) {
+			print_json(cfg, t, &lr->r.sim, wl, recorded,
+				   (struct json_extra){ live_json, lr });
+		} else {
+			print_text(cfg, t, &lr->r.sim, wl, recorded);
+			putchar('\n');
+			live_result_print(stdout, &lr->r, &lr->o);
+			if (lr->compare) {
+				printf("\nmodel versus live (log time line):\n");
+				live_compare_print(stdout, &lr->model, &lr->r);
+			}
+		}
+		fflush(stdout);
+		if (lr->r.status != LIVE_COMPLETED)
+			error("%s", lr->r.error);
+	}
+	code = live_exit_code(&lr->r);
+	if (lr->compare)
+		sim_result_release(&lr->model);
+	live_result_release(&lr->r);
+	return code;
+}
 
 int cmd_replay(int argc, char **argv)
 {
@@ -294,6 +387,10 @@ int cmd_replay(int argc, char **argv)
 		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "stats-every", required_argument, NULL, OPT_STATS_EVERY },
+		{ "live", required_argument, NULL, OPT_LIVE },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "compare-model", no_argument, NULL, OPT_COMPARE_MODEL },
+		{ "live-hold", required_argument, NULL, OPT_LIVE_HOLD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		REPLAY_MODEL_LONGOPTS,
@@ -307,13 +404,16 @@ int cmd_replay(int argc, char **argv)
 	struct sim_result res;
 	struct events_out eo;
 	const char *pool_arg = NULL, *events = NULL;
-	bool json = false;
+	bool json = false, live = false, live_only = false;
 	int64_t stats_every = 5 * USEC_PER_SEC;
 	int c, ret = EXIT_OK;
+	struct live_run lr;
 
 	parse_opts_init(&opts);
 	sim_config_init(&cfg);
 	wl_transform_init(&t);
+	memset(&lr, 0, sizeof(lr));
+	live_opts_init(&lr.o);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
 		int r = cli_input_option(&opts, c, optarg);
@@ -336,6 +436,36 @@ int cmd_replay(int argc, char **argv)
 						 optarg);
 			}
 			break;
+		case OPT_LIVE:
+			live = true;
+			lr.o.dsn = optarg;
+			break;
+		case OPT_SPEED:
+			live_only = true;
+			if (parse_double(optarg, &lr.o.speed) < 0 || !(lr.o.speed >= 0.001) ||
+			    lr.o.speed > 1e6) {
+				cli_input_release(&opts);
+				return cli_usage(usage, false,
+						 "--speed wants a factor from 0.001 to 1000000, not '%s'",
+						 optarg);
+			}
+			break;
+		case OPT_COMPARE_MODEL:
+			live_only = true;
+			lr.compare = true;
+			break;
+		case OPT_LIVE_HOLD:
+			live_only = true;
+			if (!strcmp(optarg, "idle")) {
+				lr.o.hold_mode = LIVE_HOLD_IDLE;
+			} else if (!strcmp(optarg, "sleep")) {
+				lr.o.hold_mode = LIVE_HOLD_SLEEP;
+			} else {
+				cli_input_release(&opts);
+				return cli_usage(usage, false, "--live-hold wants idle or sleep, not '%s'",
+						 optarg);
+			}
+			break;
 		case 'q': opts.quiet = true; break;
 		case 'h':
 			cli_input_release(&opts);
@@ -349,6 +479,10 @@ int cmd_replay(int argc, char **argv)
 		cli_input_release(&opts);
 		return cli_usage(usage, false, "--pool wants SIZE/OVERFLOW/TIMEOUT like 20/30/45, not '%s'",
 				 pool_arg);
+	}
+	if (live_only && !live) {
+		cli_input_release(&opts);
+		return cli_usage(usage, false, "--speed, --compare-model and --live-hold need --live");
 	}
 	if (optind >= argc) {
 		cli_input_release(&opts);
@@ -379,7 +513,15 @@ int cmd_replay(int argc, char **argv)
 		}
 		strbuf_init(&eo.buf, 1 << 17);
 	}
-	sim_run(&twl, &cfg, (struct sim_sink){ events ? emit_jsonl : NULL, &eo }, &res);
+	lr.o.quiet = opts.quiet;
+	if (live && !opts.quiet && (cfg.max_connections || cfg.pool.connect_usec))
+		warning("--max-connections and --connect-ms are the model's: the live replay "
+			"meets the server's own (they still apply to --compare-model)");
+	if (live)
+		ret = replay_live(&lr, &cfg, &t, &twl, !pool_arg,
+				  (struct sim_sink){ events ? emit_jsonl : NULL, &eo }, json);
+	else
+		sim_run(&twl, &cfg, (struct sim_sink){ events ? emit_jsonl : NULL, &eo }, &res);
 	if (events) {
 		if (fwrite(eo.buf.buf, 1, eo.buf.len, eo.of.fp) != eo.buf.len || eo.failed) {
 			error("cannot write '%s'", events);
@@ -390,8 +532,10 @@ int cmd_replay(int argc, char **argv)
 		}
 		strbuf_release(&eo.buf);
 	}
+	if (live)
+		goto out;
 	if (json)
-		print_json(&cfg, &t, &res, &twl, !pool_arg);
+		print_json(&cfg, &t, &res, &twl, !pool_arg, (struct json_extra){ NULL, NULL });
 	else
 		print_text(&cfg, &t, &res, &twl, !pool_arg);
 	sim_result_release(&res);
