@@ -213,7 +213,7 @@ static void dsn_arrays(struct live_dsn *d)
 
 /* Forty connections opened at once by one thread, each running a
  * read-only transaction: the loop multiplexes them all. */
-Test(live_loop, forty_connections_at_once, .timeout = 60)
+Test(live_loop, forty_connections_at_once)
 {
 	enum { N = 40 };
 	static struct walk w[N];
@@ -259,7 +259,7 @@ static void run_until_set(struct live_loop *l, int *flag)
  * usable; a backend terminated under an idle connection is reported as
  * broken with the server's reason (57P01), which is how the live replay
  * notices a restart. */
-Test(live_loop, statement_error_and_dropped_connection, .timeout = 60)
+Test(live_loop, statement_error_and_dropped_connection)
 {
 	struct live_loop l;
 	struct live_dsn d;
@@ -307,7 +307,7 @@ Test(live_loop, statement_error_and_dropped_connection, .timeout = 60)
 
 /* A refused connect carries its SQLSTATE even though libpq gives no PGresult
  * for it: here a database that does not exist (3D000). */
-Test(live_loop, refused_connect_has_sqlstate, .timeout = 60)
+Test(live_loop, refused_connect_has_sqlstate)
 {
 	struct live_loop l;
 	struct live_dsn d;
