@@ -28,9 +28,10 @@
  * model.  What stays real: connect latency and round trips (stretched by
  * `speed` when mapped back) and the schedule lag.
  *
- * The workload is driven the way the simulator drives it (same jobs: API
- * requests, batch lanes with their gaps, batches chained per process; same
- * mapping of requests to pools; same wait and failure accounting), so
+ * The workload is driven by the simulator's own driver (replay/driver.h:
+ * the same jobs -- API requests, batch lanes with their gaps, batches
+ * chained per process --, the same mapping of requests to pools, the same
+ * wait and failure accounting, compiled from one source), so
  * live_result.sim has the meaning of a sim_result and is written by the
  * same code.  Each checkout pool.c grants runs on a real connection:
  * BEGIN READ ONLY, the transaction held open for the hold time (the server
