@@ -149,57 +149,93 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 	return n;
 }
 
-void strbuf_add_json_escaped(struct strbuf *sb, const char *str, size_t len)
+/*
+ * Byte classes for JSON string escaping: 0 is copied as is, 1 needs an
+ * escape ('"', '\\', control characters and DEL), 2 starts a multi-byte
+ * UTF-8 sequence that is validated.  A table keeps the inner loop to one
+ * load and one test per byte, and plain runs are copied with one memcpy.
+ */
+static const unsigned char json_class[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+char *json_escape_to(char *dst, const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0;
+	const unsigned char *s = (const unsigned char *)str, *end = s + len;
 	static const char hex[] = "0123456789abcdef";
 
-	strbuf_grow(sb, len + 2);
-	while (i < len) {
-		unsigned char c = s[i];
+	while (s < end) {
+		const unsigned char *run = s;
 		size_t n;
-		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-			run++;
-			i++;
-			continue;
+		while (s < end && !json_class[*s])
+			s++;
+		if (s > run) {
+			memcpy(dst, run, (size_t)(s - run));
+			dst += s - run;
+			if (s == end)
+				break;
 		}
-		if (run) {
-			strbuf_add(sb, s + i - run, run);
-			run = 0;
-		}
-		if (c >= 0x80) {
-			n = utf8_seq_len(s + i, len - i);
-			if (n == 2 && c == 0xC2 && s[i + 1] < 0xA0) {
+		if (json_class[*s] == 2) {
+			n = utf8_seq_len(s, (size_t)(end - s));
+			if (n == 2 && s[0] == 0xC2 && s[1] < 0xA0) {
 				/* C1 control: escaped, so a terminal showing the JSON
 				 * never sees a raw CSI (U+009B) */
-				char u[6] = { '\\', 'u', '0', '0', hex[s[i + 1] >> 4], hex[s[i + 1] & 15] };
-				strbuf_add(sb, u, 6);
-				i += 2;
+				memcpy(dst, "\\u00", 4);
+				dst[4] = hex[s[1] >> 4];
+				dst[5] = hex[s[1] & 15];
+				dst += 6;
+				s += 2;
 			} else if (n) {
-				strbuf_add(sb, s + i, n);
-				i += n;
+				memcpy(dst, s, n);
+				dst += n;
+				s += n;
 			} else {
-				strbuf_add(sb, "\xEF\xBF\xBD", 3);
-				i++;
+				memcpy(dst, "\xEF\xBF\xBD", 3);
+				dst += 3;
+				s++;
 			}
 			continue;
 		}
-		switch (c) {
-		case '"': strbuf_add(sb, "\\\"", 2); break;
-		case '\\': strbuf_add(sb, "\\\\", 2); break;
-		case '\n': strbuf_add(sb, "\\n", 2); break;
-		case '\r': strbuf_add(sb, "\\r", 2); break;
-		case '\t': strbuf_add(sb, "\\t", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			strbuf_add(sb, u, 6);
+		*dst++ = '\\';
+		switch (*s) {
+		case '"': *dst++ = '"'; break;
+		case '\\': *dst++ = '\\'; break;
+		case '\n': *dst++ = 'n'; break;
+		case '\r': *dst++ = 'r'; break;
+		case '\t': *dst++ = 't'; break;
+		default:
+			memcpy(dst, "u00", 3);
+			dst[3] = hex[*s >> 4];
+			dst[4] = hex[*s & 15];
+			dst += 5;
 		}
-		}
-		i++;
+		s++;
 	}
-	if (run)
-		strbuf_add(sb, s + i - run, run);
+	return dst;
+}
+
+void strbuf_add_json_escaped(struct strbuf *sb, const char *str, size_t len)
+{
+	if (len > (SIZE_MAX - sb->len - 1) / JSON_ESCAPE_MAX)
+		die("strbuf overflow");
+	strbuf_grow(sb, len * JSON_ESCAPE_MAX);
+	sb->len = (size_t)(json_escape_to(sb->buf + sb->len, str, len) - sb->buf);
+	sb->buf[sb->len] = '\0';
 }
 
 size_t utf8_printable(const char *str, size_t avail, size_t *skip)

@@ -57,6 +57,12 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(
  * become U+FFFD, control characters (C0, DEL and the C1 range U+0080-U+009F,
  * which terminals obey as ESC sequences) \u00XX. */
 void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len);
+/* Worst-case growth of JSON escaping: one input byte becomes at most 6
+ * ("\u00XX"; an invalid UTF-8 byte becomes 3, U+FFFD; a C1 control 6 for 2). */
+#define JSON_ESCAPE_MAX 6
+/* The escaping of strbuf_add_json_escaped() written at dst, which must have
+ * room for len * JSON_ESCAPE_MAX bytes; returns the end (not terminated). */
+char *json_escape_to(char *dst, const char *s, size_t len);
 /*
  * For text bound for a terminal: the number of bytes of the character at s
  * if it is valid UTF-8 and printable, else 0 with *skip set to how many
