@@ -31,13 +31,14 @@ static const char usage[] =
 struct stream_out {
 	FILE *fp;
 	struct strbuf buf;
+	struct strbuf src_json; /* the "src" value of the current source, in JSON */
 	const struct source *src;
 };
 
 static void emit_jsonl(void *data, const struct event *ev)
 {
 	struct stream_out *so = data;
-	event_to_json(ev, so->src->path, &so->buf);
+	event_to_json_src(ev, so->src_json.buf, so->src_json.len, &so->buf);
 	strbuf_addch(&so->buf, '\n');
 	if (so->buf.len >= 1 << 16) {
 		fwrite(so->buf.buf, 1, so->buf.len, so->fp);
@@ -127,11 +128,13 @@ int cmd_parse(int argc, char **argv)
 	}
 	so.fp = of.fp;
 	strbuf_init(&so.buf, 1 << 17);
+	strbuf_init(&so.src_json, 0);
 	for (size_t i = 0; i < inputs.nr; i++) {
 		struct source src;
 		struct event_sink sink = { emit_jsonl, &so };
 		source_init(&src, inputs.v[i]);
 		so.src = &src;
+		event_json_src(&so.src_json, src.path);
 		if (parse_input(inputs.v[i], &opts, &src, (uint32_t)i, sink) < 0)
 			ret = EXIT_OPERATIONAL;
 		if (summary)
@@ -145,6 +148,7 @@ int cmd_parse(int argc, char **argv)
 	}
 	fwrite(so.buf.buf, 1, so.buf.len, so.fp);
 	strbuf_release(&so.buf);
+	strbuf_release(&so.src_json);
 	/* keep what was parsed even if an input failed part-way */
 	if (out_commit(&of) < 0)
 		ret = EXIT_OPERATIONAL;

@@ -210,10 +210,49 @@ static char *put_str(char *p, const char *s, size_t len)
 	return p;
 }
 
+/* Quoted text that needs no escaping: program literals and formatted numbers. */
+static char *put_plain(char *p, const char *s, size_t len)
+{
+	*p++ = '"';
+	memcpy(p, s, len);
+	p += len;
+	*p++ = '"';
+	return p;
+}
+
+void event_json_src(struct strbuf *out, const char *src_name)
+{
+	strbuf_reset(out);
+	if (!src_name) {
+		strbuf_add(out, "null", 4);
+		return;
+	}
+	strbuf_addch(out, '"');
+	strbuf_add_json_escaped(out, src_name, strlen(src_name));
+	strbuf_addch(out, '"');
+}
+
 void event_to_json(const struct event *ev, const char *src_name, struct strbuf *out)
 {
+	char buf[256];
+	size_t len = src_name ? strlen(src_name) : 0;
+	struct strbuf src = STRBUF_INIT;
+
+	/* a short name is escaped on the stack: no allocation per event */
+	if (src_name && len <= (sizeof(buf) - 2) / JSON_ESCAPE_MAX) {
+		char *p = put_str(buf, src_name, len);
+		event_to_json_src(ev, buf, (size_t)(p - buf), out);
+		return;
+	}
+	event_json_src(&src, src_name);
+	event_to_json_src(ev, src.buf, src.len, out);
+	strbuf_release(&src);
+}
+
+void event_to_json_src(const struct event *ev, const char *src_json, size_t src_len,
+		       struct strbuf *out)
+{
 	const struct kind_info *ki = &kinds[ev->kind < EVENT_KIND__COUNT ? ev->kind : 0];
-	size_t src_len = src_name ? strlen(src_name) : 0;
 	size_t conn_len = ev->conn ? strlen(ev->conn) : 0;
 	bool text = ev->text && ki->text_key, text2 = ev->text2 && ki->text2_key;
 	size_t text_len = text ? strlen(ev->text) : 0;
@@ -223,10 +262,10 @@ void event_to_json(const struct event *ev, const char *src_name, struct strbuf *
 	char *p, ts[32];
 
 	/* the strings may need 6 bytes a byte escaped; the rest fits the fixed part */
-	need = src_len + conn_len + text_len + text2_len;
-	if (need > (SIZE_MAX - EVENT_JSON_FIXED - out->len - 1) / JSON_ESCAPE_MAX)
+	need = conn_len + text_len + text2_len;
+	if (need > (SIZE_MAX - EVENT_JSON_FIXED - src_len - out->len - 1) / JSON_ESCAPE_MAX)
 		BUG("event too large to write");
-	strbuf_grow(out, need * JSON_ESCAPE_MAX + EVENT_JSON_FIXED);
+	strbuf_grow(out, need * JSON_ESCAPE_MAX + src_len + EVENT_JSON_FIXED);
 	p = out->buf + out->len;
 
 	p = PUT(p, "{\"ts\":");
@@ -234,15 +273,13 @@ void event_to_json(const struct event *ev, const char *src_name, struct strbuf *
 		p = PUT(p, "null");
 	} else {
 		logtime_format_iso(ev->ts, ts);
-		p = put_str(p, ts, strlen(ts));
+		p = put_plain(p, ts, strlen(ts));
 	}
 	p = PUT(p, ",\"kind\":");
-	p = put_str(p, ki->name, kind_len);
+	p = put_plain(p, ki->name, kind_len);
 	p = PUT(p, ",\"src\":");
-	if (src_name)
-		p = put_str(p, src_name, src_len);
-	else
-		p = PUT(p, "null");
+	memcpy(p, src_json, src_len);
+	p += src_len;
 	p = PUT(p, ",\"line\":");
 	p = put_i64(p, ev->line);
 	if (ev->pid) {
@@ -260,7 +297,7 @@ void event_to_json(const struct event *ev, const char *src_name, struct strbuf *
 	if (ev->origin) {
 		const char *o = event_origin_name(ev->origin);
 		p = PUT(p, ",\"origin\":");
-		p = put_str(p, o, strlen(o));
+		p = put_plain(p, o, strlen(o));
 	}
 	if (text) {
 		p = put_key(p, ki->text_key, strlen(ki->text_key));
@@ -338,7 +375,7 @@ void event_to_json(const struct event *ev, const char *src_name, struct strbuf *
 			char st[6];
 			event_sqlstate_unpack(ev->u.pg.sqlstate, st);
 			p = PUT(p, ",\"sqlstate\":");
-			p = put_str(p, st, strlen(st));
+			p = put_plain(p, st, strlen(st));
 		}
 		break;
 	case P_NONE:

@@ -129,4 +129,13 @@ struct strbuf;
  * src_name is the input's path as given on the command line.
  */
 void event_to_json(const struct event *ev, const char *src_name, struct strbuf *out);
+/*
+ * The same for a caller that writes many events of one source: src_json is
+ * the "src" value already in JSON (quoted and escaped, or null), as
+ * event_json_src() makes it once per source.
+ */
+void event_to_json_src(const struct event *ev, const char *src_json, size_t src_len,
+		       struct strbuf *out);
+/* The JSON value of a source name (quoted and escaped; null for NULL) into out. */
+void event_json_src(struct strbuf *out, const char *src_name);
 #endif
