@@ -100,9 +100,13 @@ static bool flat_plain_object(const char *s, size_t len, struct jf_value f[JF__C
 			PLAIN_STRING(str, slen);
 		} else if (s[i] >= '0' && s[i] <= '9') {
 			size_t st = i;
-			while (i < len && s[i] >= '0' && s[i] <= '9')
+			/* at most 18 digits: fits int64_t, and longer goes to jansson */
+			while (i < len && s[i] >= '0' && s[i] <= '9') {
+				if (i - st == 18)
+					return false;
 				num = num * 10 + (s[i++] - '0');
-			if (i - st > 18 || (s[st] == '0' && i - st > 1))
+			}
+			if (s[st] == '0' && i - st > 1)
 				return false;
 			is_int = true;
 		} else if (len - i >= 4 && (!memcmp(s + i, "true", 4) || !memcmp(s + i, "null", 4))) {

@@ -71,3 +71,15 @@ Test(pg_json_scan, invalid_records_are_unparsed)
 		strbuf_release(&a);
 	}
 }
+
+/* Found by fuzzing: a long integer must not overflow the scanner. */
+Test(pg_json_scan, long_integer_goes_to_jansson)
+{
+	struct strbuf a = STRBUF_INIT;
+	events_of("{\"timestamp\":\"2026-11-26 14:46:40.097 UTC\",\"pid\":36003600360036003600360036,"
+		  "\"error_severity\":\"FATAL\",\"message\":\"sorry, too many clients already\"}",
+		  &a);
+	/* jansson refuses an integer beyond int64 */
+	cr_expect_str_eq(a.buf, "records=1 unparsed=1\n");
+	strbuf_release(&a);
+}
