@@ -1,4 +1,5 @@
 #include "analysis/analyze.h"
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,90 @@ struct req {
 	bool coarse;     /* its input logs whole seconds: too coarse to match */
 };
 
+/* ---- the streaming state ------------------------------------------------ */
+
+struct cfg_tally {
+	int32_t size, overflow;
+	int64_t timeout;
+	size_t n;
+};
+
+/* A pool_connect/pool_close: opens or closes a connection of a pool. */
+struct pool_op {
+	log_usec ts;
+	uint64_t seq;    /* event number, for the order against pool stats */
+	int32_t pid;
+	uint32_t scope;  /* src when pid is 0, else UINT32_MAX */
+	uint8_t pool;
+	int8_t dopen;
+};
+
+/* The latest pool_stats pool_size of a process (pid 0: any process). */
+struct pid_size {
+	int32_t pid;
+	int32_t size;
+	uint64_t seq;
+};
+
+struct pid_count {
+	int32_t pid;
+	size_t n;
+};
+
+/* A step with failure lines (pool timeout, 5xx, too many clients): the first
+ * and last and the first few refs, for the incidents. */
+struct bad_step {
+	size_t bucket;
+	log_usec first, last;
+	size_t nrefs;
+	struct analysis_ref refs[INCIDENT_MAX_REFS];
+};
+
+/*
+ * What analysis_feed() keeps between events.  Everything here is bounded
+ * by the run's duration (steps) and its processes, pools and connections,
+ * except what is listed as NEEDSWORK in docs/analysis.md (requests, holds,
+ * connect/close lines, failure times).
+ */
+struct analysis_state {
+	struct dup_window dups;
+	uint64_t seq;              /* events fed (duplicates excluded) */
+	log_usec last_ts;          /* order check */
+	log_usec ev_first, ev_last;/* timed events, to check the span given */
+	struct cfg_tally cfg[8];
+	size_t ncfg;
+	int32_t stats_pool_size;
+	int64_t slow_max;
+	struct strbuf slowest;     /* text of the slowest statement */
+	bool slowest_null;
+	struct strbuf tmp;
+	size_t status_alloc, ep_alloc;
+	struct req *reqs;
+	size_t nreq, req_alloc;
+	struct sample pg_sess, pg_slow, pg_lock;
+	/* coarse inputs: sub-second parts of request times per input */
+	uint32_t *bins;            /* nsrc * 1000 */
+	size_t *bins_tot;
+	/* pool_sweep inputs */
+	struct pool_op *ops;
+	size_t nops, ops_alloc;
+	struct pid_size size_any;  /* pool_stats without a pid */
+	struct pid_size *sizes;    /* with a pid */
+	size_t nsizes, sizes_alloc;
+	struct pid_count *tmo_pid; /* pool timeouts per pid */
+	size_t ntmo_pid, tmo_pid_alloc;
+	/* pool-stat peaks per step, used when there is no pool debug log */
+	int32_t *st_out, *st_ov;
+	int32_t st_peak;
+	log_usec st_peak_at;
+	int32_t st_peak_ov;
+	/* incidents and batch effects */
+	struct bad_step *bad;
+	size_t nbad, bad_alloc;
+	log_usec *tmo_ts, *e5xx_ts;  /* times of timeouts and 5xx, ascending */
+	size_t ntmo_ts, tmo_alloc, n5xx_ts, e5xx_alloc;
+};
+
 /* ---- pool occupancy sweep -------------------------------------------- */
 
 struct delta {
@@ -281,13 +366,27 @@ static int cmp_delta_out_first(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static void pool_sweep(struct analysis *a, const uint8_t *dup)
+/* The pool_size the pool-stat lines gave a pool (-1 none): the latest sample
+ * of its process or without a process, taken after the pool was first seen
+ * (created_seq; 0 for pools with holds, which exist from the start). */
+static int32_t pool_stats_size(const struct analysis_state *st, int32_t pid, uint64_t created_seq)
 {
-	const struct timeline *tl = a->tl;
+	const struct pid_size *best = st->size_any.seq ? &st->size_any : NULL;
+	if (pid)
+		for (size_t i = 0; i < st->nsizes; i++)
+			if (st->sizes[i].pid == pid && (!best || st->sizes[i].seq > best->seq))
+				best = &st->sizes[i];
+	return best && best->seq > created_seq ? best->size : -1;
+}
+
+static void pool_sweep(struct analysis *a)
+{
+	const struct analysis_state *st = a->st;
 	struct pool_key *keys = NULL;
-	size_t nkeys = 0, kalloc = 0, nd = 0, dalloc = 0;
+	size_t nkeys = 0, kalloc = 0, nd = 0, dalloc = 0, nhold_keys;
 	struct delta *d = NULL;
 	int64_t *out, *open, *min_out, *min_open;
+	uint64_t *created;
 	uint32_t seq = 0;
 	bool any_debug = false;
 	struct pool_part *parts;
@@ -312,25 +411,21 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 		free(keys);
 		return;
 	}
-	for (size_t i = 0; i < tl->nr; i++) {
-		const struct event *ev = &tl->ev[i];
-		uint32_t k;
-		if (dup[i] || ev->ts == LOG_USEC_NONE)
-			continue;
-		if (ev->kind == EVENT_POOL_CONNECT || ev->kind == EVENT_POOL_CLOSE) {
-			k = pool_index(&keys, &nkeys, &kalloc, ev->pid, ev->pid ? UINT32_MAX : ev->src,
-				       ev->pool);
-			ALLOC_GROW(d, nd + 1, dalloc);
-			d[nd++] = (struct delta){ ev->ts, k, 0,
-						  (int8_t)(ev->kind == EVENT_POOL_CONNECT ? 1 : -1), seq++ };
-		} else if (ev->kind == EVENT_POOL_STATS && ev->u.stats.pool_size >= 0) {
-			/* which pool a sample describes is not known when the
-			 * sample has no pid; a single pool is the common case */
-			for (size_t j = 0; j < nkeys; j++)
-				if (!ev->pid || keys[j].pid == ev->pid)
-					keys[j].size = ev->u.stats.pool_size;
-		}
+	nhold_keys = nkeys;
+	created = xcalloc(nkeys + st->nops + 1, sizeof(*created));
+	for (size_t i = 0; i < st->nops; i++) {
+		const struct pool_op *op = &st->ops[i];
+		uint32_t k = pool_index(&keys, &nkeys, &kalloc, op->pid, op->scope, op->pool);
+		if (k >= nhold_keys && !created[k])
+			created[k] = op->seq;
+		ALLOC_GROW(d, nd + 1, dalloc);
+		d[nd++] = (struct delta){ op->ts, k, 0, op->dopen, seq++ };
 	}
+	/* which pool a sample describes is not known when the sample has no
+	 * pid; a single pool is the common case */
+	for (size_t k = 0; k < nkeys; k++)
+		keys[k].size = pool_stats_size(st, keys[k].pid, created[k]);
+	free(created);
 	/* pass 1 order: at one instant checkouts first, so a 0 ms hold never
 	 * dips below zero (which would read as "already out at the start") */
 	if (nd > 1) /* qsort(NULL, 0) is undefined */
@@ -371,15 +466,17 @@ static void pool_sweep(struct analysis *a, const uint8_t *dup)
 		if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE)
 			parts[pool_index(&keys, &nkeys, &kalloc, h->pid, h->scope_src, h->pool)].checkouts++;
 	}
-	for (size_t i = 0; i < tl->nr; i++) {
-		const struct event *ev = &tl->ev[i];
-		if (dup[i] || ev->kind != EVENT_POOL_TIMEOUT)
-			continue;
-		for (size_t k = 0; k < nkeys; k++)
-			if (nkeys == 1 || (ev->pid && keys[k].pid == ev->pid)) {
-				parts[k].timeouts++;
-				break;
-			}
+	/* pool timeouts by pid: to the first pool of that process (all of
+	 * them to the one pool when there is one) */
+	if (nkeys == 1) {
+		parts[0].timeouts = a->timeouts;
+	} else {
+		for (size_t i = 0; i < st->ntmo_pid; i++)
+			for (size_t k = 0; k < nkeys; k++)
+				if (keys[k].pid == st->tmo_pid[i].pid) {
+					parts[k].timeouts += st->tmo_pid[i].n;
+					break;
+				}
 	}
 	a->peak_out = 0;
 	{
@@ -778,19 +875,6 @@ static bool event_bad(const struct event *ev)
 	       (ev->kind == EVENT_HTTP_REQUEST && ev->u.http.status >= 500);
 }
 
-static size_t first_at_or_after(const struct timeline *tl, log_usec t)
-{
-	size_t lo = 0, hi = tl->nr;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (tl->ev[mid].ts < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static int64_t overlap_dur(const struct hold *h, log_usec s, log_usec e)
 {
 	log_usec hs = h->start, he = h->end_bound != LOG_USEC_NONE ? h->end_bound : e;
@@ -801,11 +885,11 @@ static int64_t overlap_dur(const struct hold *h, log_usec s, log_usec e)
 	return he - hs;
 }
 
-static void find_incidents(struct analysis *a, const uint8_t *dup)
+static void find_incidents(struct analysis *a)
 {
-	const struct timeline *tl = a->tl;
+	const struct analysis_state *st = a->st;
 	size_t alloc = 0;
-	size_t i = 0;
+	size_t i = 0, bad = 0;
 	int64_t max_len = 0;
 	size_t *unended = NULL, nunended = 0, ualloc = 0;
 	for (size_t h = 0; h < a->holds.nr; h++) {
@@ -841,6 +925,8 @@ static void find_incidents(struct analysis *a, const uint8_t *dup)
 		inc->peak_out = -1;
 		bs = a->buckets[i].start;
 		be = a->buckets[last].start + a->bucket_usec;
+		/* a failure line's step is [start, start + width): the steps i..last
+		 * hold exactly the lines in [bs, be) */
 		inc->start = inc->end = LOG_USEC_NONE;
 		for (size_t b = i; b <= last; b++) {
 			const struct analysis_bucket *k = &a->buckets[b];
@@ -852,21 +938,17 @@ static void find_incidents(struct analysis *a, const uint8_t *dup)
 			if (k->peak_out > inc->peak_out)
 				inc->peak_out = k->peak_out;
 		}
-		for (size_t e = first_at_or_after(tl, bs); e < tl->nr && tl->ev[e].ts < be; e++) {
-			const struct event *ev = &tl->ev[e];
-			if (dup[e] || !event_bad(ev))
-				continue;
+		/* the failure lines of its steps, in time order */
+		while (bad < st->nbad && st->bad[bad].bucket < i)
+			bad++;
+		for (; bad < st->nbad && st->bad[bad].bucket <= last; bad++) {
+			const struct bad_step *k = &st->bad[bad];
 			if (inc->start == LOG_USEC_NONE)
-				inc->start = ev->ts;
-			inc->end = ev->ts;
-			if (inc->nrefs < a->opts.max_evidence && inc->nrefs < INCIDENT_MAX_REFS) {
-				struct analysis_ref *r = &inc->refs[inc->nrefs++];
-				r->ts = ev->ts;
-				r->src = ev->src;
-				r->line = ev->line;
-				r->kind = ev->kind;
-				r->text = ev->kind == EVENT_HTTP_REQUEST ? ev->text : NULL;
-			}
+				inc->start = k->first;
+			inc->end = k->last;
+			for (size_t r = 0; r < k->nrefs; r++)
+				if (inc->nrefs < a->opts.max_evidence && inc->nrefs < INCIDENT_MAX_REFS)
+					inc->refs[inc->nrefs++] = k->refs[r];
 		}
 		if (inc->start == LOG_USEC_NONE) {
 			/* exhaustion without a failure line: the bucket bounds */
@@ -941,8 +1023,30 @@ static int cmp_i64p(const void *x, const void *y)
  * inside it, see split_origins), the most of them out at once, and the
  * failures logged while it ran.
  */
-static void batch_effects(struct analysis *a, const uint8_t *dup)
+/* How many of the ascending times v[0..n) lie in [lo, hi]. */
+static size_t count_in(const log_usec *v, size_t n, log_usec lo, log_usec hi)
 {
+	size_t a = 0, b = n, c = 0, d = n;
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+		if (v[m] < lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	while (c < d) {
+		size_t m = c + (d - c) / 2;
+		if (v[m] <= hi)
+			c = m + 1;
+		else
+			d = m;
+	}
+	return c > a ? c - a : 0;
+}
+
+static void batch_effects(struct analysis *a)
+{
+	const struct analysis_state *sta = a->st;
 	const struct hold_set *hs = &a->holds;
 	int64_t *edges = NULL;
 	size_t edges_alloc = 0;
@@ -998,33 +1102,17 @@ static void batch_effects(struct analysis *a, const uint8_t *dup)
 		dist_from(&st->hold, &s);
 		st->held_min = work_min != INT64_MAX ? (double)work_min : st->hold.min;
 		sample_clear(&s);
-		for (size_t e = first_at_or_after(a->tl, ws); e < a->tl->nr && a->tl->ev[e].ts <= we; e++) {
-			const struct event *ev = &a->tl->ev[e];
-			if (dup[e])
-				continue;
-			if (ev->kind == EVENT_POOL_TIMEOUT)
-				st->timeouts++;
-			else if (ev->kind == EVENT_HTTP_REQUEST && ev->u.http.status >= 500)
-				st->http_5xx++;
-		}
+		st->timeouts = count_in(sta->tmo_ts, sta->ntmo_ts, ws, we);
+		st->http_5xx = count_in(sta->e5xx_ts, sta->n5xx_ts, ws, we);
 	}
 	free(edges);
 	/* timeouts inside any window (windows may overlap: count each once) */
-	for (size_t e = 0; e < a->tl->nr; e++) {
-		const struct event *ev = &a->tl->ev[e];
-		if (!dup[e] && ev->kind == EVENT_POOL_TIMEOUT && ev->ts != LOG_USEC_NONE &&
-		    in_window(a, ev->ts))
+	for (size_t e = 0; e < sta->ntmo_ts; e++)
+		if (in_window(a, sta->tmo_ts[e]))
 			a->timeouts_during_batches++;
-	}
 }
 
 /* ---- the run ----------------------------------------------------------- */
-
-struct cfg_tally {
-	int32_t size, overflow;
-	int64_t timeout;
-	size_t n;
-};
 
 static int cmp_status(const void *a, const void *b)
 {
@@ -1050,27 +1138,121 @@ static void http_part_from(struct http_part *p, struct sample *lat)
 	p->timed = lat->nr;
 }
 
-int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, struct analysis *a)
+void analysis_span_init(struct analysis_span *sp)
 {
-	uint8_t *dup;
-	struct cfg_tally cfg[8];
-	size_t ncfg = 0, nreq = 0, req_alloc = 0, ep_alloc = 0;
-	struct req *reqs = NULL;
-	struct sample s_lat = SAMPLE_INIT, s_lat_in = SAMPLE_INIT, s_lat_out = SAMPLE_INIT;
-	struct sample s_pg_sess = SAMPLE_INIT, s_pg_slow = SAMPLE_INIT, s_pg_lock = SAMPLE_INIT;
-	struct sample s;
-	struct strbuf tmp = STRBUF_INIT;
-	int32_t stats_pool_size = -1;
-	int64_t slow_max = 0;
-	size_t status_alloc = 0;
+	sp->start = sp->end = LOG_USEC_NONE;
+}
+
+/*
+ * The span analysis_finish() will find: the first and last time of the
+ * events, the start moved back by any batch whose end line's duration
+ * reaches before the first event (holds.c, batch_event()).  A duplicate has
+ * the time and duration of the event it repeats, so counting it changes
+ * nothing.
+ */
+void analysis_span_note(struct analysis_span *sp, const struct event *ev)
+{
+	log_usec t = ev->ts;
+	if (t == LOG_USEC_NONE)
+		return;
+	if (sp->end == LOG_USEC_NONE || t > sp->end)
+		sp->end = t;
+	if (ev->kind == EVENT_BATCH_END && ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
+		t -= ev->dur;
+	if (sp->start == LOG_USEC_NONE || t < sp->start)
+		sp->start = t;
+}
+
+void analysis_span_sink(void *span, const struct event *ev)
+{
+	analysis_span_note(span, ev);
+}
+
+static void state_free(struct analysis_state *st)
+{
+	if (!st)
+		return;
+	dup_window_release(&st->dups);
+	strbuf_release(&st->slowest);
+	strbuf_release(&st->tmp);
+	free(st->reqs);
+	sample_clear(&st->pg_sess);
+	sample_clear(&st->pg_slow);
+	sample_clear(&st->pg_lock);
+	free(st->bins);
+	free(st->bins_tot);
+	free(st->ops);
+	free(st->sizes);
+	free(st->tmo_pid);
+	free(st->st_out);
+	free(st->st_ov);
+	free(st->bad);
+	free(st->tmo_ts);
+	free(st->e5xx_ts);
+	free(st);
+}
+
+static void count_pid(struct analysis_state *st, int32_t pid)
+{
+	for (size_t i = 0; i < st->ntmo_pid; i++)
+		if (st->tmo_pid[i].pid == pid) {
+			st->tmo_pid[i].n++;
+			return;
+		}
+	ALLOC_GROW(st->tmo_pid, st->ntmo_pid + 1, st->tmo_pid_alloc);
+	st->tmo_pid[st->ntmo_pid++] = (struct pid_count){ pid, 1 };
+}
+
+static void note_stats_size(struct analysis_state *st, int32_t pid, int32_t size)
+{
+	struct pid_size *p = NULL;
+	if (!pid) {
+		p = &st->size_any;
+	} else {
+		for (size_t i = 0; i < st->nsizes && !p; i++)
+			if (st->sizes[i].pid == pid)
+				p = &st->sizes[i];
+		if (!p) {
+			ALLOC_GROW(st->sizes, st->nsizes + 1, st->sizes_alloc);
+			p = &st->sizes[st->nsizes++];
+		}
+	}
+	*p = (struct pid_size){ pid, size, st->seq };
+}
+
+static void note_bad(struct analysis *a, size_t bucket, const struct event *ev)
+{
+	struct analysis_state *st = a->st;
+	struct bad_step *k;
+	if (!st->nbad || st->bad[st->nbad - 1].bucket != bucket) {
+		ALLOC_GROW(st->bad, st->nbad + 1, st->bad_alloc);
+		k = &st->bad[st->nbad++];
+		memset(k, 0, sizeof(*k));
+		k->bucket = bucket;
+		k->first = ev->ts;
+	}
+	k = &st->bad[st->nbad - 1];
+	k->last = ev->ts;
+	if (k->nrefs < INCIDENT_MAX_REFS)
+		k->refs[k->nrefs++] = (struct analysis_ref){
+			ev->ts, ev->src, ev->line, ev->kind,
+			ev->kind == EVENT_HTTP_REQUEST ? strtab_intern_cstr(&a->strings, ev->text) : NULL
+		};
+}
+
+int analysis_begin(struct analysis *a, const struct timeline *sources,
+		   const struct analysis_opts *opts, const struct analysis_span *span)
+{
+	struct analysis_state *st;
+	size_t ns = sources->nsrc ? sources->nsrc : 1;
 
 	memset(a, 0, sizeof(*a));
-	a->tl = tl;
+	a->tl = sources;
 	a->opts = *opts;
 	strtab_init(&a->names);
-	if (!tl->sorted)
-		return error("analysis needs a sorted timeline");
-	a->start = a->end = LOG_USEC_NONE;
+	strtab_init(&a->strings);
+	a->start = span->start;
+	a->end = span->end;
 	a->first_timeout = a->last_timeout = LOG_USEC_NONE;
 	a->checkouts = -1;
 	a->peak_out = -1;
@@ -1080,37 +1262,14 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 	a->batch_entries_min = a->batch_entries_max = -1;
 	a->batch_commits_min = a->batch_commits_max = -1;
 	a->config = opts->pool;
-
-	dup = xmalloc(tl->nr ? tl->nr : 1);
-	a->duplicates = events_mark_duplicates(tl, dup);
-	for (size_t i = 0; i < tl->nr; i++) {
-		if (dup[i])
-			continue;
-		a->events++;
-		if (tl->ev[i].ts == LOG_USEC_NONE) {
-			a->untimed++;
-			continue;
-		}
-		if (a->start == LOG_USEC_NONE)
-			a->start = tl->ev[i].ts;
-		a->end = tl->ev[i].ts;
-	}
 	hold_set_init(&a->holds);
-	holds_build(&a->holds, tl, dup);
-	/* batch windows and holds may reach outside the events' span */
-	for (size_t i = 0; i < a->holds.nbatches; i++) {
-		const struct batch_window *w = &a->holds.batches[i];
-		if (w->start != LOG_USEC_NONE && (a->start == LOG_USEC_NONE || w->start < a->start))
-			a->start = w->start;
-	}
+	holds_begin(&a->holds);
 
-	build_windows(a);
-
-	/* buckets */
+	/* buckets: the time series needs the span before the first event */
 	if (a->start != LOG_USEC_NONE) {
-		log_usec span = a->end - a->start;
-		a->bucket_usec = opts->bucket_usec > 0 ? opts->bucket_usec : auto_bucket(span);
-		while (span / a->bucket_usec + 2 > MAX_BUCKETS)
+		log_usec sp = a->end - a->start;
+		a->bucket_usec = opts->bucket_usec > 0 ? opts->bucket_usec : auto_bucket(sp);
+		while (sp / a->bucket_usec + 2 > MAX_BUCKETS)
 			a->bucket_usec *= 2;
 		{
 			/* align to the epoch so before/after runs line up */
@@ -1128,134 +1287,257 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 		a->bucket_usec = opts->bucket_usec > 0 ? opts->bucket_usec : 60 * USEC_PER_SEC;
 	}
 
-	/* one pass over the events */
-	for (size_t i = 0; i < tl->nr; i++) {
-		const struct event *ev = &tl->ev[i];
-		struct analysis_bucket *b = NULL;
-		if (dup[i])
-			continue;
-		if (ev->ts != LOG_USEC_NONE && a->nbuckets)
-			b = &a->buckets[bucket_of(a, ev->ts)];
-		switch (ev->kind) {
-		case EVENT_POOL_TIMEOUT: {
-			size_t c;
-			a->timeouts++;
-			a->timeouts_by_origin[ev->origin < ORIGIN__COUNT ? ev->origin : 0]++;
-			if (b) {
-				b->timeouts++;
-				if (a->first_timeout == LOG_USEC_NONE) {
-					a->first_timeout = ev->ts;
-					a->first_timeout_ref = (struct analysis_ref){ ev->ts, ev->src, ev->line,
-										     ev->kind, NULL };
-				}
-				a->last_timeout = ev->ts;
-			}
-			if (ev->u.timeout.pool_size < 0)
-				break;
-			for (c = 0; c < ncfg; c++)
-				if (cfg[c].size == ev->u.timeout.pool_size &&
-				    cfg[c].overflow == ev->u.timeout.max_overflow &&
-				    cfg[c].timeout == ev->u.timeout.timeout_usec)
-					break;
-			if (c == ncfg && ncfg < sizeof(cfg) / sizeof(cfg[0]))
-				cfg[ncfg++] = (struct cfg_tally){ ev->u.timeout.pool_size,
-								  ev->u.timeout.max_overflow,
-								  ev->u.timeout.timeout_usec, 0 };
-			if (c < ncfg)
-				cfg[c].n++;
-			break;
-		}
-		case EVENT_POOL_STATS:
-			if (ev->u.stats.pool_size >= 0)
-				stats_pool_size = ev->u.stats.pool_size;
-			if (ev->u.stats.checked_out >= 0)
-				a->stats_samples++;
-			break;
-		case EVENT_HTTP_REQUEST: {
-			struct req *q;
-			const char *path;
-			size_t e, st;
-			ALLOC_GROW(reqs, nreq + 1, req_alloc);
-			q = &reqs[nreq++];
-			q->ts = ev->ts;
-			q->dur = ev->dur;
-			q->status = ev->u.http.status;
-			q->src = ev->src;
-			q->coarse = false;
-			path = normalize_path(&a->names, ev->text, &tmp);
-			for (e = 0; e < a->nendpoints; e++)
-				if (a->endpoints[e].path == path && a->endpoints[e].method == ev->text2)
-					break;
-			if (e == a->nendpoints) {
-				ALLOC_GROW(a->endpoints, a->nendpoints + 1, ep_alloc);
-				memset(&a->endpoints[e], 0, sizeof(a->endpoints[e]));
-				a->endpoints[e].path = path;
-				a->endpoints[e].method = ev->text2;
-				a->nendpoints++;
-			}
-			q->ep = (int32_t)e;
-			for (st = 0; st < a->nstatus; st++)
-				if (a->status[st].status == q->status)
-					break;
-			if (st == a->nstatus) {
-				ALLOC_GROW(a->status, a->nstatus + 1, status_alloc);
-				a->status[a->nstatus++] = (struct status_count){ q->status, 0 };
-			}
-			a->status[st].n++;
-			if (b) {
-				b->requests++;
-				if (q->status >= 500)
-					b->http_5xx++;
-			} else {
-				a->http_untimed++;
-			}
-			break;
-		}
-		case EVENT_PG_CONNECT:
-			a->pg_connections++;
-			break;
-		case EVENT_PG_DISCONNECT:
-			a->pg_disconnections++;
-			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
-				sample_add(&s_pg_sess, ev->dur);
-			break;
-		case EVENT_PG_TOO_MANY_CLIENTS:
-			a->pg_too_many++;
-			if (b)
-				b->pg_too_many++;
-			if (!a->pg_first_refusal.kind)
-				a->pg_first_refusal = (struct analysis_ref){ ev->ts, ev->src, ev->line,
-									    ev->kind, ev->text };
-			break;
-		case EVENT_PG_SLOW_STATEMENT:
-			a->pg_slow++;
-			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0) {
-				sample_add(&s_pg_slow, ev->dur);
-				if (!a->pg_slowest.kind || ev->dur > slow_max) {
-					a->pg_slowest = (struct analysis_ref){ ev->ts, ev->src, ev->line,
-									       ev->kind, ev->text };
-					slow_max = ev->dur;
-				}
-			}
-			break;
-		case EVENT_PG_LOCK_WAIT:
-			if (ev->text2 && !strcmp(ev->text2, "deadlock"))
-				a->pg_deadlocks++;
-			else if (!ev->text2 || strcmp(ev->text2, "acquired"))
-				a->pg_lock_waits++;
-			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
-				sample_add(&s_pg_lock, ev->dur);
-			break;
-		case EVENT_PG_CANCEL:
-			a->pg_cancels++;
-			break;
-		case EVENT_PG_ERROR:
-			a->pg_errors++;
-			break;
-		default:
-			break;
-		}
+	st = a->st = xcalloc(1, sizeof(*st));
+	dup_window_init(&st->dups);
+	st->last_ts = st->ev_first = st->ev_last = LOG_USEC_NONE;
+	st->stats_pool_size = -1;
+	strbuf_init(&st->slowest, 0);
+	strbuf_init(&st->tmp, 0);
+	st->pg_sess = st->pg_slow = st->pg_lock = (struct sample)SAMPLE_INIT;
+	st->bins = xcalloc(ns * 1000, sizeof(*st->bins));
+	st->bins_tot = xcalloc(ns, sizeof(*st->bins_tot));
+	st->st_out = xmalloc((a->nbuckets ? a->nbuckets : 1) * sizeof(*st->st_out));
+	st->st_ov = xmalloc((a->nbuckets ? a->nbuckets : 1) * sizeof(*st->st_ov));
+	for (size_t b = 0; b < a->nbuckets; b++) {
+		st->st_out[b] = -1;
+		st->st_ov[b] = INT32_MIN;
 	}
+	st->st_peak = 0;
+	st->st_peak_at = LOG_USEC_NONE;
+	st->st_peak_ov = INT32_MIN;
+	return 0;
+}
+
+void analysis_feed(struct analysis *a, const struct event *ev)
+{
+	struct analysis_state *st = a->st;
+	struct analysis_bucket *b = NULL;
+
+	if (!st)
+		BUG("analysis_feed outside analysis_begin/analysis_finish");
+	if (ev->ts < st->last_ts && ev->ts != LOG_USEC_NONE)
+		BUG("analysis_feed: events out of time order");
+	if (ev->ts != LOG_USEC_NONE)
+		st->last_ts = ev->ts;
+	if (dup_window_check(&st->dups, ev)) {
+		a->duplicates++;
+		return;
+	}
+	st->seq++;
+	a->events++;
+	if (ev->ts == LOG_USEC_NONE) {
+		a->untimed++;
+	} else {
+		if (st->ev_first == LOG_USEC_NONE)
+			st->ev_first = ev->ts;
+		st->ev_last = ev->ts;
+	}
+	holds_feed(&a->holds, ev);
+
+	if (ev->ts != LOG_USEC_NONE && a->nbuckets) {
+		if (ev->ts < a->buckets[0].start || ev->ts > a->end)
+			BUG("analysis_feed: an event outside the span given to analysis_begin");
+		b = &a->buckets[bucket_of(a, ev->ts)];
+		if (event_bad(ev))
+			note_bad(a, (size_t)(b - a->buckets), ev);
+	}
+	switch (ev->kind) {
+	case EVENT_POOL_TIMEOUT: {
+		size_t c;
+		a->timeouts++;
+		a->timeouts_by_origin[ev->origin < ORIGIN__COUNT ? ev->origin : 0]++;
+		if (ev->pid)
+			count_pid(st, ev->pid);
+		if (b) {
+			ALLOC_GROW(st->tmo_ts, st->ntmo_ts + 1, st->tmo_alloc);
+			st->tmo_ts[st->ntmo_ts++] = ev->ts;
+		}
+		if (b) {
+			b->timeouts++;
+			if (a->first_timeout == LOG_USEC_NONE) {
+				a->first_timeout = ev->ts;
+				a->first_timeout_ref = (struct analysis_ref){ ev->ts, ev->src, ev->line,
+									     ev->kind, NULL };
+			}
+			a->last_timeout = ev->ts;
+		}
+		if (ev->u.timeout.pool_size < 0)
+			break;
+		for (c = 0; c < st->ncfg; c++)
+			if (st->cfg[c].size == ev->u.timeout.pool_size &&
+			    st->cfg[c].overflow == ev->u.timeout.max_overflow &&
+			    st->cfg[c].timeout == ev->u.timeout.timeout_usec)
+				break;
+		if (c == st->ncfg && st->ncfg < sizeof(st->cfg) / sizeof(st->cfg[0]))
+			st->cfg[st->ncfg++] = (struct cfg_tally){ ev->u.timeout.pool_size,
+							  ev->u.timeout.max_overflow,
+							  ev->u.timeout.timeout_usec, 0 };
+		if (c < st->ncfg)
+			st->cfg[c].n++;
+		break;
+	}
+	case EVENT_POOL_STATS:
+		if (ev->u.stats.pool_size >= 0)
+			st->stats_pool_size = ev->u.stats.pool_size;
+		if (ev->u.stats.checked_out >= 0)
+			a->stats_samples++;
+		if (ev->ts == LOG_USEC_NONE)
+			break;
+		if (ev->u.stats.pool_size >= 0)
+			note_stats_size(st, ev->pid, ev->u.stats.pool_size);
+		if (b) {
+			size_t k = (size_t)(b - a->buckets);
+			if (ev->u.stats.checked_out > st->st_out[k])
+				st->st_out[k] = ev->u.stats.checked_out;
+			if (ev->u.stats.checked_out > st->st_peak) {
+				st->st_peak = ev->u.stats.checked_out;
+				st->st_peak_at = ev->ts;
+			}
+			if (ev->u.stats.overflow != INT32_MIN) {
+				if (ev->u.stats.overflow > st->st_ov[k])
+					st->st_ov[k] = ev->u.stats.overflow;
+				if (ev->u.stats.overflow > st->st_peak_ov)
+					st->st_peak_ov = ev->u.stats.overflow;
+			}
+		}
+		break;
+	case EVENT_HTTP_REQUEST: {
+		struct req *q;
+		const char *path, *method;
+		size_t e, sc;
+		ALLOC_GROW(st->reqs, st->nreq + 1, st->req_alloc);
+		q = &st->reqs[st->nreq++];
+		q->ts = ev->ts;
+		q->dur = ev->dur;
+		q->status = ev->u.http.status;
+		q->src = ev->src;
+		q->coarse = false;
+		if (ev->ts != LOG_USEC_NONE && ev->src < a->tl->nsrc) {
+			log_usec t = ev->ts;
+			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
+				t += ev->dur;
+			st->bins_tot[ev->src]++;
+			st->bins[ev->src * 1000 + (size_t)(((t % USEC_PER_SEC) + USEC_PER_SEC) % USEC_PER_SEC / 1000)]++;
+		}
+		path = normalize_path(&a->names, ev->text, &st->tmp);
+		method = strtab_intern_cstr(&a->strings, ev->text2);
+		for (e = 0; e < a->nendpoints; e++)
+			if (a->endpoints[e].path == path && a->endpoints[e].method == method)
+				break;
+		if (e == a->nendpoints) {
+			ALLOC_GROW(a->endpoints, a->nendpoints + 1, st->ep_alloc);
+			memset(&a->endpoints[e], 0, sizeof(a->endpoints[e]));
+			a->endpoints[e].path = path;
+			a->endpoints[e].method = method;
+			a->nendpoints++;
+		}
+		q->ep = (int32_t)e;
+		for (sc = 0; sc < a->nstatus; sc++)
+			if (a->status[sc].status == q->status)
+				break;
+		if (sc == a->nstatus) {
+			ALLOC_GROW(a->status, a->nstatus + 1, st->status_alloc);
+			a->status[a->nstatus++] = (struct status_count){ q->status, 0 };
+		}
+		a->status[sc].n++;
+		if (b) {
+			b->requests++;
+			if (q->status >= 500) {
+				b->http_5xx++;
+				ALLOC_GROW(st->e5xx_ts, st->n5xx_ts + 1, st->e5xx_alloc);
+				st->e5xx_ts[st->n5xx_ts++] = ev->ts;
+			}
+		} else {
+			a->http_untimed++;
+		}
+		break;
+	}
+	case EVENT_PG_CONNECT:
+		a->pg_connections++;
+		break;
+	case EVENT_PG_DISCONNECT:
+		a->pg_disconnections++;
+		if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
+			sample_add(&st->pg_sess, ev->dur);
+		break;
+	case EVENT_PG_TOO_MANY_CLIENTS:
+		a->pg_too_many++;
+		if (b)
+			b->pg_too_many++;
+		if (!a->pg_first_refusal.kind)
+			a->pg_first_refusal = (struct analysis_ref){ ev->ts, ev->src, ev->line, ev->kind,
+								    strtab_intern_cstr(&a->strings, ev->text) };
+		break;
+	case EVENT_PG_SLOW_STATEMENT:
+		a->pg_slow++;
+		if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0) {
+			sample_add(&st->pg_slow, ev->dur);
+			if (!a->pg_slowest.kind || ev->dur > st->slow_max) {
+				/* the text is kept at the end: only the slowest's */
+				a->pg_slowest = (struct analysis_ref){ ev->ts, ev->src, ev->line,
+								       ev->kind, NULL };
+				strbuf_reset(&st->slowest);
+				if (ev->text)
+					strbuf_addstr(&st->slowest, ev->text);
+				st->slowest_null = !ev->text;
+				st->slow_max = ev->dur;
+			}
+		}
+		break;
+	case EVENT_PG_LOCK_WAIT:
+		if (ev->text2 && !strcmp(ev->text2, "deadlock"))
+			a->pg_deadlocks++;
+		else if (!ev->text2 || strcmp(ev->text2, "acquired"))
+			a->pg_lock_waits++;
+		if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
+			sample_add(&st->pg_lock, ev->dur);
+		break;
+	case EVENT_PG_CANCEL:
+		a->pg_cancels++;
+		break;
+	case EVENT_PG_ERROR:
+		a->pg_errors++;
+		break;
+	case EVENT_POOL_CONNECT:
+	case EVENT_POOL_CLOSE:
+		if (ev->ts == LOG_USEC_NONE)
+			break;
+		ALLOC_GROW(st->ops, st->nops + 1, st->ops_alloc);
+		st->ops[st->nops++] = (struct pool_op){ ev->ts, st->seq, ev->pid,
+							ev->pid ? UINT32_MAX : ev->src, ev->pool,
+							(int8_t)(ev->kind == EVENT_POOL_CONNECT ? 1 : -1) };
+		break;
+	default:
+		break;
+	}
+}
+
+int analysis_finish(struct analysis *a)
+{
+	struct analysis_state *st = a->st;
+	struct sample s_lat = SAMPLE_INIT, s_lat_in = SAMPLE_INIT, s_lat_out = SAMPLE_INIT;
+	struct sample s;
+
+	if (!st)
+		BUG("analysis_finish without analysis_begin");
+	holds_finish(&a->holds);
+	{
+		/* the span the events and batches give must be the one the
+		 * buckets were made for */
+		log_usec start = st->ev_first;
+		for (size_t i = 0; i < a->holds.nbatches; i++) {
+			const struct batch_window *w = &a->holds.batches[i];
+			if (w->start != LOG_USEC_NONE && (start == LOG_USEC_NONE || w->start < start))
+				start = w->start;
+		}
+		if (start != a->start || st->ev_last != a->end)
+			BUG("analysis span %" PRId64 "..%" PRId64 " differs from the one given, %" PRId64 "..%" PRId64,
+			    start, st->ev_last, a->start, a->end);
+	}
+	if (a->pg_slowest.kind && !st->slowest_null)
+		a->pg_slowest.text = strtab_intern(&a->strings, st->slowest.buf, st->slowest.len);
+
+	build_windows(a);
 
 	/*
 	 * An access log with whole-second times (gunicorn's %(t)s, nginx's
@@ -1266,51 +1548,38 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 	 * place whole-second times mid-second).
 	 */
 	{
-		size_t ns = tl->nsrc ? tl->nsrc : 1;
-		uint32_t *bins = xcalloc(ns * 1000, sizeof(*bins));
-		size_t *tot = xcalloc(ns, sizeof(*tot));
-		bool *coarse = xcalloc(ns, sizeof(*coarse));
-		for (size_t r = 0; r < nreq; r++) {
-			log_usec t = reqs[r].ts;
-			if (t == LOG_USEC_NONE || reqs[r].src >= tl->nsrc)
-				continue;
-			if (reqs[r].dur != EVENT_NO_DURATION && reqs[r].dur >= 0)
-				t += reqs[r].dur;
-			tot[reqs[r].src]++;
-			bins[reqs[r].src * 1000 + (size_t)(((t % USEC_PER_SEC) + USEC_PER_SEC) % USEC_PER_SEC / 1000)]++;
-		}
+		const struct timeline *tl = a->tl;
+		bool *coarse = xcalloc(tl->nsrc ? tl->nsrc : 1, sizeof(*coarse));
 		for (size_t i = 0; i < tl->nsrc; i++) {
 			uint32_t mx = 0;
-			for (size_t b = 0; b < 1000; b++)
-				if (bins[i * 1000 + b] > mx)
-					mx = bins[i * 1000 + b];
-			coarse[i] = tot[i] >= 10 && (size_t)mx * 10 >= tot[i] * 9;
+			for (size_t k = 0; k < 1000; k++)
+				if (st->bins[i * 1000 + k] > mx)
+					mx = st->bins[i * 1000 + k];
+			coarse[i] = st->bins_tot[i] >= 10 && (size_t)mx * 10 >= st->bins_tot[i] * 9;
 		}
-		for (size_t r = 0; r < nreq; r++)
-			if (reqs[r].src < tl->nsrc && coarse[reqs[r].src])
-				reqs[r].coarse = true;
-		free(bins);
-		free(tot);
+		for (size_t r = 0; r < st->nreq; r++)
+			if (st->reqs[r].src < tl->nsrc && coarse[st->reqs[r].src])
+				st->reqs[r].coarse = true;
 		free(coarse);
 	}
 
 	/* pool settings: --pool, else the timeout messages, else pool stats */
 	if (!a->config.from) {
 		size_t best = SIZE_MAX;
-		for (size_t c = 0; c < ncfg; c++)
-			if (best == SIZE_MAX || cfg[c].n > cfg[best].n)
+		for (size_t c = 0; c < st->ncfg; c++)
+			if (best == SIZE_MAX || st->cfg[c].n > st->cfg[best].n)
 				best = c;
 		if (best != SIZE_MAX) {
-			a->config.pool_size = cfg[best].size;
-			a->config.max_overflow = cfg[best].overflow;
-			a->config.timeout_usec = cfg[best].timeout;
+			a->config.pool_size = st->cfg[best].size;
+			a->config.max_overflow = st->cfg[best].overflow;
+			a->config.timeout_usec = st->cfg[best].timeout;
 			a->config.from = "timeout_message";
-		} else if (stats_pool_size >= 0) {
-			a->config.pool_size = stats_pool_size;
+		} else if (st->stats_pool_size >= 0) {
+			a->config.pool_size = st->stats_pool_size;
 			a->config.from = "pool_stats";
 		}
 	}
-	a->config_variants = ncfg;
+	a->config_variants = st->ncfg;
 	a->capacity = pool_config_capacity(&a->config);
 
 	/* checkouts and occupancy */
@@ -1323,28 +1592,17 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 		}
 	}
 	if (a->nbuckets)
-		pool_sweep(a, dup);
+		pool_sweep(a);
 	if (!a->peak_from && a->stats_samples && a->nbuckets) {
 		/* no debug log: the pool-stat samples (a lower bound of the peak) */
-		a->peak_out = 0;
-		for (size_t i = 0; i < tl->nr; i++) {
-			const struct event *ev = &tl->ev[i];
-			struct analysis_bucket *b;
-			if (dup[i] || ev->kind != EVENT_POOL_STATS || ev->ts == LOG_USEC_NONE)
-				continue;
-			b = &a->buckets[bucket_of(a, ev->ts)];
-			if (ev->u.stats.checked_out > b->peak_out)
-				b->peak_out = ev->u.stats.checked_out;
-			if (ev->u.stats.checked_out > a->peak_out) {
-				a->peak_out = ev->u.stats.checked_out;
-				a->peak_at = ev->ts;
-			}
-			if (ev->u.stats.overflow != INT32_MIN) {
-				if (ev->u.stats.overflow > b->peak_overflow)
-					b->peak_overflow = ev->u.stats.overflow;
-				if (ev->u.stats.overflow > a->peak_overflow)
-					a->peak_overflow = ev->u.stats.overflow;
-			}
+		a->peak_out = st->st_peak;
+		a->peak_at = st->st_peak_at;
+		a->peak_overflow = st->st_peak_ov;
+		for (size_t b = 0; b < a->nbuckets; b++) {
+			if (st->st_out[b] > a->buckets[b].peak_out)
+				a->buckets[b].peak_out = st->st_out[b];
+			if (st->st_ov[b] > a->buckets[b].peak_overflow)
+				a->buckets[b].peak_overflow = st->st_ov[b];
 		}
 		a->peak_from = "pool_stats";
 		a->pools = 1;
@@ -1403,7 +1661,7 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 	}
 
 	/* origins and hold distributions */
-	split_origins(a, reqs, nreq);
+	split_origins(a, st->reqs, st->nreq);
 	if (a->holds.best == HOLD_EV_LITTLE) {
 		a->hold.mean = (double)a->holds.little_mean_hold;
 	} else if (a->holds.best != HOLD_EV_NONE) {
@@ -1439,8 +1697,8 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 		struct http_part untimed_part;
 		size_t cur = SIZE_MAX;
 		memset(&untimed_part, 0, sizeof(untimed_part));
-		for (size_t r = 0; r <= nreq; r++) {
-			const struct req *q = r < nreq ? &reqs[r] : NULL;
+		for (size_t r = 0; r <= st->nreq; r++) {
+			const struct req *q = r < st->nreq ? &st->reqs[r] : NULL;
 			size_t bk = q && q->ts != LOG_USEC_NONE && a->nbuckets ? bucket_of(a, q->ts) : SIZE_MAX;
 			bool timed = q && q->dur != EVENT_NO_DURATION && q->dur >= 0;
 			bool during;
@@ -1521,27 +1779,41 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, st
 	if (a->nstatus > 1) /* qsort(NULL, 0) is undefined */
 		qsort(a->status, a->nstatus, sizeof(*a->status), cmp_status);
 
-	dist_from(&a->pg_session, &s_pg_sess);
-	dist_from(&a->pg_slow_dur, &s_pg_slow);
-	dist_from(&a->pg_lock_dur, &s_pg_lock);
+	dist_from(&a->pg_session, &st->pg_sess);
+	dist_from(&a->pg_slow_dur, &st->pg_slow);
+	dist_from(&a->pg_lock_dur, &st->pg_lock);
 
-	batch_effects(a, dup);
-	find_incidents(a, dup);
+	batch_effects(a);
+	find_incidents(a);
 
 	sample_clear(&s_lat);
 	sample_clear(&s_lat_in);
 	sample_clear(&s_lat_out);
-	sample_clear(&s_pg_sess);
-	sample_clear(&s_pg_slow);
-	sample_clear(&s_pg_lock);
-	strbuf_release(&tmp);
-	free(reqs);
-	free(dup);
+	state_free(st);
+	a->st = NULL;
 	return 0;
+}
+
+int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, struct analysis *a)
+{
+	struct analysis_span span;
+	if (!tl->sorted) {
+		memset(a, 0, sizeof(*a));
+		return error("analysis needs a sorted timeline");
+	}
+	analysis_span_init(&span);
+	for (size_t i = 0; i < tl->nr; i++)
+		analysis_span_note(&span, &tl->ev[i]);
+	if (analysis_begin(a, tl, opts, &span) < 0)
+		return -1;
+	for (size_t i = 0; i < tl->nr; i++)
+		analysis_feed(a, &tl->ev[i]);
+	return analysis_finish(a);
 }
 
 void analysis_release(struct analysis *a)
 {
+	state_free(a->st);
 	hold_set_release(&a->holds);
 	free(a->hold_origin);
 	free(a->hold_endpoint);
@@ -1553,5 +1825,6 @@ void analysis_release(struct analysis *a)
 	free(a->pool_parts);
 	free(a->win);
 	strtab_release(&a->names);
+	strtab_release(&a->strings);
 	memset(a, 0, sizeof(*a));
 }

@@ -83,7 +83,7 @@ struct analysis_ref {
 	log_usec ts;
 	uint32_t src, line;
 	uint16_t kind;          /* enum event_kind */
-	const char *text;       /* borrowed (timeline strings), or NULL */
+	const char *text;       /* owned by the analysis' strings, or NULL */
 };
 
 #define INCIDENT_MAX_REFS 8
@@ -110,7 +110,7 @@ struct http_part {
 
 struct endpoint_stats {
 	const char *path;       /* owned by analysis->names: ids replaced by {id} */
-	const char *method;     /* borrowed (timeline), or NULL */
+	const char *method;     /* owned by analysis->strings, or NULL */
 	struct http_part http;
 	struct analysis_dist hold; /* holds matched to its requests */
 };
@@ -142,8 +142,11 @@ struct status_count {
 	size_t n;
 };
 
+struct analysis_state; /* analyze.c: what the streaming pass keeps */
+
 struct analysis {
-	const struct timeline *tl; /* borrowed: must outlive the analysis */
+	const struct timeline *tl; /* borrowed, must outlive the analysis: the inputs
+	                              (tl->src); its events only for analysis_run() */
 	struct analysis_opts opts;
 	log_usec start, end;       /* span of timed events */
 	size_t events;             /* events analysed (duplicates excluded) */
@@ -211,14 +214,45 @@ struct analysis {
 	size_t nincidents;
 
 	struct strtab names;       /* owned: normalized endpoint paths */
+	struct strtab strings;     /* owned: log text the figures point to (methods,
+	                              evidence texts); holds' are in holds.strings */
+	struct analysis_state *st; /* owned: between analysis_begin() and _finish() */
 	log_usec *win;             /* owned, internal: merged batch windows */
 	size_t nwin;
 };
 
 /*
- * Analyse a sorted timeline.  The analysis borrows tl (and its strings)
- * until analysis_release().  Returns 0; -1 after error() only for an
- * unsorted timeline or impossible options.
+ * The analysis is one pass over the events in timeline order (sorted by
+ * time, events without a time first), keeping what the report needs
+ * rather than the events (docs/analysis.md, "Memory"):
+ *
+ *   analysis_begin(a, sources, opts, &span);
+ *   for each event in order: analysis_feed(a, ev);
+ *   analysis_finish(a);
+ *
+ * The time series needs the run's span before the first event: the caller
+ * passes every event to analysis_span_note() first (while parsing, e.g. as
+ * the observer of parsers/stream.h; analysis_span_sink() has the sink's
+ * signature).  Fed events' strings need to live only during the call.
+ * sources (tl->src) must outlive the analysis.  analysis_finish() BUG()s if
+ * the events did not match the span.  Both return 0 (-1 is kept for
+ * impossible options).
+ */
+struct analysis_span {
+	log_usec start, end;
+};
+void analysis_span_init(struct analysis_span *sp);
+void analysis_span_note(struct analysis_span *sp, const struct event *ev);
+void analysis_span_sink(void *span, const struct event *ev);
+int analysis_begin(struct analysis *a, const struct timeline *sources,
+		   const struct analysis_opts *opts, const struct analysis_span *span);
+void analysis_feed(struct analysis *a, const struct event *ev);
+int analysis_finish(struct analysis *a);
+
+/*
+ * Analyse a sorted timeline: the same pass over tl's events.  The analysis
+ * borrows tl until analysis_release().  Returns 0; -1 after error() only
+ * for an unsorted timeline or impossible options.
  */
 int analysis_run(const struct timeline *tl, const struct analysis_opts *opts,
 		 struct analysis *a);

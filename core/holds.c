@@ -4,6 +4,7 @@
 #include <strings.h>
 #include "core/arena.h"
 #include "core/error.h"
+#include "core/strbuf.h"
 #include "core/banned.h"
 
 static const char *const ev_names[HOLD_EV__COUNT] = {
@@ -32,9 +33,12 @@ const char *hold_evidence_describe(enum hold_evidence e)
 	return (unsigned)e < HOLD_EV__COUNT ? ev_descr[e] : ev_descr[0];
 }
 
+static void builder_free(struct hold_builder *b);
+
 void hold_set_init(struct hold_set *hs)
 {
 	memset(hs, 0, sizeof(*hs));
+	strtab_init(&hs->strings);
 	hs->little_mean_hold = EVENT_NO_DURATION;
 }
 
@@ -42,48 +46,95 @@ void hold_set_release(struct hold_set *hs)
 {
 	free(hs->v);
 	free(hs->batches);
+	builder_free(hs->b);
+	strtab_release(&hs->strings);
 	memset(hs, 0, sizeof(*hs));
 }
 
 /* ---- duplicates across inputs ---------------------------------------- */
 
-static bool same_fact(const struct event *a, const struct event *b)
+static bool slot_str_eq(const struct dup_slot *o, int k, const char *s)
 {
-	/* strings are interned in one strtab: equal strings are equal pointers */
-	return a->kind == b->kind && a->ts == b->ts && a->pid == b->pid && a->conn == b->conn &&
-	       a->text == b->text && a->text2 == b->text2 && a->dur == b->dur;
+	if (!o->has[k] || !s)
+		return !o->has[k] && !s;
+	return o->str[k].len == strlen(s) && !memcmp(o->str[k].buf, s, o->str[k].len);
+}
+
+static bool same_fact(const struct dup_slot *o, const struct event *e)
+{
+	return o->kind == e->kind && o->ts == e->ts && o->pid == e->pid && o->dur == e->dur &&
+	       slot_str_eq(o, 0, e->conn) && slot_str_eq(o, 1, e->text) && slot_str_eq(o, 2, e->text2);
+}
+
+void dup_window_init(struct dup_window *w)
+{
+	memset(w, 0, sizeof(*w));
+	for (size_t i = 0; i < DUP_WINDOW; i++)
+		for (int k = 0; k < 3; k++)
+			strbuf_init(&w->slot[i].str[k], 0);
+}
+
+void dup_window_release(struct dup_window *w)
+{
+	for (size_t i = 0; i < DUP_WINDOW; i++)
+		for (int k = 0; k < 3; k++)
+			strbuf_release(&w->slot[i].str[k]);
+	memset(w, 0, sizeof(*w));
+}
+
+bool dup_window_check(struct dup_window *w, const struct event *ev)
+{
+	struct dup_slot *o;
+	const char *str[3] = { ev->conn, ev->text, ev->text2 };
+	bool dup = false, cmp = !(ev->flags & EVENT_F_TS_INFERRED);
+	if (ev->ts == LOG_USEC_NONE)
+		return false;
+	if (!w->n || ev->ts != w->ts) {
+		/* a new instant: only events of one instant can be one fact */
+		w->n = w->head = 0;
+		w->ts = ev->ts;
+	}
+	for (size_t i = 0; cmp && i < w->n; i++) {
+		o = &w->slot[i];
+		if (!o->dup && o->cmp && o->src != ev->src && same_fact(o, ev)) {
+			dup = true;
+			break;
+		}
+	}
+	/* keep it: the last DUP_WINDOW events of the instant (a long run of one
+	 * instant, an access log with 1 s resolution, is capped so this stays
+	 * linear) */
+	o = &w->slot[w->head];
+	w->head = (w->head + 1) % DUP_WINDOW;
+	if (w->n < DUP_WINDOW)
+		w->n++;
+	o->ts = ev->ts;
+	o->dur = ev->dur;
+	o->pid = ev->pid;
+	o->src = ev->src;
+	o->kind = ev->kind;
+	o->dup = dup;
+	o->cmp = cmp;
+	for (int k = 0; k < 3; k++) {
+		o->has[k] = str[k] != NULL;
+		strbuf_reset(&o->str[k]);
+		/* an event that can never be matched needs no copy of its text */
+		if (str[k] && cmp && !dup)
+			strbuf_addstr(&o->str[k], str[k]);
+	}
+	return dup;
 }
 
 size_t events_mark_duplicates(const struct timeline *tl, uint8_t *dup)
 {
-	size_t marked = 0, i = 0;
-	memset(dup, 0, tl->nr);
-	/* Events of one instant are adjacent in a sorted timeline; compare each
-	 * with the earlier ones of its instant only (a handful). */
-	while (i < tl->nr) {
-		size_t j = i + 1;
-		while (j < tl->nr && tl->ev[j].ts == tl->ev[i].ts)
-			j++;
-		if (tl->ev[i].ts != LOG_USEC_NONE && j - i > 1) {
-			for (size_t k = i + 1; k < j; k++) {
-				const struct event *e = &tl->ev[k];
-				if (e->flags & EVENT_F_TS_INFERRED)
-					continue;
-				/* a long run of one instant (an access log with 1 s
-				 * resolution) is capped so this stays linear */
-				for (size_t m = (k - i > 64 ? k - 64 : i); m < k; m++) {
-					const struct event *o = &tl->ev[m];
-					if (!dup[m] && o->src != e->src &&
-					    !(o->flags & EVENT_F_TS_INFERRED) && same_fact(o, e)) {
-						dup[k] = 1;
-						marked++;
-						break;
-					}
-				}
-			}
-		}
-		i = j;
+	struct dup_window w;
+	size_t marked = 0;
+	dup_window_init(&w);
+	for (size_t i = 0; i < tl->nr; i++) {
+		dup[i] = dup_window_check(&w, &tl->ev[i]);
+		marked += dup[i];
 	}
+	dup_window_release(&w);
 	return marked;
 }
 
@@ -460,73 +511,125 @@ static void pg_event(struct hold_set *hs, struct pg_open **open, size_t *nopen, 
 
 /* ---- driver ------------------------------------------------------------ */
 
+struct hold_builder {
+	struct conn_map map;
+	struct carry carry[CARRY_MAX];
+	size_t ncarry;
+	size_t *bopen, nbopen, bopen_alloc;
+	struct pg_open *pgopen;
+	size_t npgopen, pgalloc;
+	double sum_out;
+	size_t nreq;
+	log_usec req_first, req_last;
+	log_usec pool_first, pool_last;
+};
+
+static void builder_free(struct hold_builder *b)
+{
+	if (!b)
+		return;
+	free(b->map.slots);
+	free(b->bopen);
+	free(b->pgopen);
+	free(b);
+}
+
+void holds_begin(struct hold_set *hs)
+{
+	struct hold_builder *b = xcalloc(1, sizeof(*b));
+	b->req_first = b->req_last = LOG_USEC_NONE;
+	b->pool_first = b->pool_last = LOG_USEC_NONE;
+	builder_free(hs->b);
+	hs->b = b;
+}
+
+void holds_feed(struct hold_set *hs, const struct event *in)
+{
+	struct hold_builder *b = hs->b;
+	struct event e;
+	const struct event *ev = &e;
+	switch (in->kind) {
+	case EVENT_POOL_CHECKOUT:
+	case EVENT_POOL_CHECKIN:
+	case EVENT_POOL_INVALIDATE:
+	case EVENT_POOL_CLOSE:
+	case EVENT_POOL_CONNECT:
+	case EVENT_BATCH_START:
+	case EVENT_BATCH_END:
+	case EVENT_PG_CONNECT:
+	case EVENT_PG_DISCONNECT:
+		/* holds and batches keep these: equal strings, equal pointers */
+		e = *in;
+		e.conn = strtab_intern_cstr(&hs->strings, in->conn);
+		e.text = strtab_intern_cstr(&hs->strings, in->text);
+		e.text2 = NULL;
+		break;
+	default:
+		ev = in;
+		break;
+	}
+	switch (ev->kind) {
+	case EVENT_POOL_CHECKOUT:
+	case EVENT_POOL_CHECKIN:
+	case EVENT_POOL_INVALIDATE:
+	case EVENT_POOL_CLOSE:
+	case EVENT_POOL_CONNECT:
+		pool_event(hs, &b->map, b->carry, &b->ncarry, ev);
+		if (ev->ts != LOG_USEC_NONE && ev->kind == EVENT_POOL_CHECKOUT) {
+			if (b->pool_first == LOG_USEC_NONE)
+				b->pool_first = ev->ts;
+			b->pool_last = ev->ts;
+		}
+		break;
+	case EVENT_BATCH_START:
+	case EVENT_BATCH_END:
+		if (b->nbopen + 1 > b->bopen_alloc)
+			ALLOC_GROW(b->bopen, b->nbopen + 1, b->bopen_alloc);
+		batch_event(hs, b->bopen, &b->nbopen, ev);
+		break;
+	case EVENT_PG_CONNECT:
+	case EVENT_PG_DISCONNECT:
+		pg_event(hs, &b->pgopen, &b->npgopen, &b->pgalloc, ev);
+		break;
+	case EVENT_POOL_STATS:
+		if (ev->u.stats.checked_out >= 0) {
+			b->sum_out += ev->u.stats.checked_out;
+			hs->little_samples++;
+		}
+		break;
+	case EVENT_HTTP_REQUEST:
+		if (ev->ts != LOG_USEC_NONE) {
+			if (b->req_first == LOG_USEC_NONE)
+				b->req_first = ev->ts;
+			b->req_last = ev->ts;
+			b->nreq++;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *dup)
 {
-	struct conn_map map = { NULL, 0, 0 };
-	struct carry carry[CARRY_MAX];
-	size_t ncarry = 0;
-	size_t *bopen = NULL, nbopen = 0, bopen_alloc = 0;
-	struct pg_open *pgopen = NULL;
-	size_t npgopen = 0, pgalloc = 0;
-	double sum_out = 0;
-	size_t nreq = 0;
-	log_usec req_first = LOG_USEC_NONE, req_last = LOG_USEC_NONE;
-	log_usec pool_first = LOG_USEC_NONE, pool_last = LOG_USEC_NONE;
-
 	if (!tl->sorted)
 		BUG("holds_build needs a sorted timeline");
-	for (size_t i = 0; i < tl->nr; i++) {
-		const struct event *ev = &tl->ev[i];
-		if (dup && dup[i])
-			continue;
-		switch (ev->kind) {
-		case EVENT_POOL_CHECKOUT:
-		case EVENT_POOL_CHECKIN:
-		case EVENT_POOL_INVALIDATE:
-		case EVENT_POOL_CLOSE:
-		case EVENT_POOL_CONNECT:
-			pool_event(hs, &map, carry, &ncarry, ev);
-			if (ev->ts != LOG_USEC_NONE && ev->kind == EVENT_POOL_CHECKOUT) {
-				if (pool_first == LOG_USEC_NONE)
-					pool_first = ev->ts;
-				pool_last = ev->ts;
-			}
-			break;
-		case EVENT_BATCH_START:
-		case EVENT_BATCH_END:
-			if (nbopen + 1 > bopen_alloc)
-				ALLOC_GROW(bopen, nbopen + 1, bopen_alloc);
-			batch_event(hs, bopen, &nbopen, ev);
-			break;
-		case EVENT_PG_CONNECT:
-		case EVENT_PG_DISCONNECT:
-			pg_event(hs, &pgopen, &npgopen, &pgalloc, ev);
-			break;
-		case EVENT_POOL_STATS:
-			if (ev->u.stats.checked_out >= 0) {
-				sum_out += ev->u.stats.checked_out;
-				hs->little_samples++;
-			}
-			break;
-		case EVENT_HTTP_REQUEST:
-			if (ev->ts != LOG_USEC_NONE) {
-				if (req_first == LOG_USEC_NONE)
-					req_first = ev->ts;
-				req_last = ev->ts;
-				nreq++;
-			}
-			break;
-		default:
-			break;
-		}
-	}
+	holds_begin(hs);
+	for (size_t i = 0; i < tl->nr; i++)
+		if (!dup || !dup[i])
+			holds_feed(hs, &tl->ev[i]);
+	holds_finish(hs);
+}
+
+void holds_finish(struct hold_set *hs)
+{
+	struct hold_builder *bld = hs->b;
+	if (!bld)
+		BUG("holds_finish without holds_begin");
 	/* what is still out at the end stays open: no end is invented */
-	for (size_t j = 0; j < map.nslots; j++)
-		if (map.slots[j].used && map.slots[j].open >= 0)
-			hs->v[map.slots[j].open].flags |= HOLD_F_OPEN;
-	free(map.slots);
-	free(bopen);
-	free(pgopen);
+	for (size_t j = 0; j < bld->map.nslots; j++)
+		if (bld->map.slots[j].used && bld->map.slots[j].open >= 0)
+			hs->v[bld->map.slots[j].open].flags |= HOLD_F_OPEN;
 
 	/* batch spans are holds too (the next best evidence) */
 	if (hs->nbatches > 1) /* qsort(NULL, 0) is undefined behaviour */
@@ -587,13 +690,13 @@ void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *
 	 * are missed, so W is an overestimate).
 	 */
 	if (hs->little_samples) {
-		hs->little_mean_out = sum_out / (double)hs->little_samples;
-		if (hs->checkouts > 1 && pool_last > pool_first) {
+		hs->little_mean_out = bld->sum_out / (double)hs->little_samples;
+		if (hs->checkouts > 1 && bld->pool_last > bld->pool_first) {
 			hs->little_rate = (double)(hs->checkouts - 1) /
-					  ((double)(pool_last - pool_first) / 1e6);
+					  ((double)(bld->pool_last - bld->pool_first) / 1e6);
 			hs->little_rate_from = "pool_debug";
-		} else if (nreq > 1 && req_last > req_first) {
-			hs->little_rate = (double)(nreq - 1) / ((double)(req_last - req_first) / 1e6);
+		} else if (bld->nreq > 1 && bld->req_last > bld->req_first) {
+			hs->little_rate = (double)(bld->nreq - 1) / ((double)(bld->req_last - bld->req_first) / 1e6);
 			hs->little_rate_from = "http_requests";
 		}
 		if (hs->little_rate > 0)
@@ -608,4 +711,6 @@ void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *
 		}
 	if (hs->best == HOLD_EV_NONE && hs->little_mean_hold != EVENT_NO_DURATION)
 		hs->best = HOLD_EV_LITTLE;
+	builder_free(bld);
+	hs->b = NULL;
 }

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/event.h"
+#include "core/arena.h"
 #include "core/logtime.h"
+#include "core/strbuf.h"
 #include "core/timeline.h"
 /*
  * Hold reconstruction: how long pool connections were held, from the best
@@ -70,8 +72,8 @@ struct hold {
 	log_usec start;      /* checkout time, LOG_USEC_NONE if HOLD_F_NO_START */
 	log_usec end;        /* return time, LOG_USEC_NONE if open/lost */
 	int64_t dur;         /* end - start (usec), EVENT_NO_DURATION if either is unknown */
-	const char *conn;    /* borrowed from the timeline: connection id, or NULL */
-	const char *name;    /* borrowed from the timeline: batch name, PG user, or NULL */
+	const char *conn;    /* owned by the hold_set's strings: connection id, or NULL */
+	const char *name;    /* owned by the hold_set's strings: batch name, PG user, or NULL */
 	int32_t pid;
 	uint32_t src;        /* input of the start event (of the end if no start) */
 	uint32_t line;       /* line of the start event (of the end if no start) */
@@ -98,14 +100,18 @@ struct batch_window {
 	                        else LOG_USEC_NONE (still running when the log ends) */
 	log_usec start_line; /* time of the batch_start line, or LOG_USEC_NONE;
 	                        start is earlier when the end line's duration says so */
-	const char *name;    /* borrowed from the timeline, or NULL */
+	const char *name;    /* owned by the hold_set's strings, or NULL */
 	int32_t pid;
 	uint32_t src, line;  /* where it starts (batch_start, else batch_end) */
 	uint32_t end_src, end_line;
 	int32_t entries, processed, connections, commits; /* -1 unknown */
 };
 
+struct hold_builder; /* holds.c: pairing state between holds_begin() and holds_finish() */
+
 struct hold_set {
+	struct strtab strings;     /* owned: the strings holds and batches point to */
+	struct hold_builder *b;    /* owned: between holds_begin() and holds_finish() */
 	struct hold *v;            /* owned, in order of start (ends for NO_START) */
 	size_t nr, alloc;
 	struct batch_window *batches; /* owned, in order of start */
@@ -133,22 +139,53 @@ void hold_set_init(struct hold_set *hs);
 void hold_set_release(struct hold_set *hs);
 
 /*
- * Mark (dup[i] = 1) events that repeat an event of *another* input at the
- * same instant: same kind, ts, pid, conn and texts.  One record written to
- * two destinations (PostgreSQL's stderr + csvlog + jsonlog; a traceback in
- * app.log and on the console) is one fact.  Events whose time was inferred
- * are never marked.  dup has tl->nr bytes; returns how many were marked.
+ * Duplicates across inputs: an event that repeats an event of *another*
+ * input at the same instant (same kind, ts, pid, conn, texts and duration)
+ * among the DUP_WINDOW events before it at that instant.  One record written
+ * to two destinations (PostgreSQL's stderr + csvlog + jsonlog; a traceback
+ * in app.log and on the console) is one fact.  Events whose time was
+ * inferred are never marked.
+ *
+ * dup_window_check() sees the events in timeline order and says whether
+ * this one is a duplicate; it keeps copies of the texts of the current
+ * instant's last DUP_WINDOW events only.
  */
+#define DUP_WINDOW 64
+struct dup_slot {
+	log_usec ts;
+	int64_t dur;
+	int32_t pid;
+	uint32_t src;
+	uint16_t kind;
+	bool dup, cmp, has[3];
+	struct strbuf str[3]; /* conn, text, text2 */
+};
+struct dup_window {
+	struct dup_slot slot[DUP_WINDOW];
+	size_t n, head;
+	log_usec ts;
+};
+void dup_window_init(struct dup_window *w);
+void dup_window_release(struct dup_window *w);
+bool dup_window_check(struct dup_window *w, const struct event *ev);
+/* The same over a sorted timeline: dup has tl->nr bytes (1 = duplicate);
+ * returns how many were marked. */
 size_t events_mark_duplicates(const struct timeline *tl, uint8_t *dup);
 
 /*
- * Reconstruct holds and batch windows from a sorted timeline (BUG() if it
- * is not sorted).  dup (may be NULL) is from events_mark_duplicates(): marked
- * events are skipped.  Strings in the result point into tl->strings: valid until
- * timeline_release(tl).  Origins come from the events (a parser that knows
- * the thread or logger sets them) and batch spans are ORIGIN_BATCH; the
- * API/batch split by time is the analysis' job.
+ * Reconstruct holds and batch windows from events in timeline order:
+ * holds_begin(), holds_feed() for each event (duplicates left out), then
+ * holds_finish(), which closes what is still open, adds the batch spans and
+ * sorts.  The hold_set copies the strings it keeps (hs->strings), so fed
+ * events' strings need to live only during the call.  Origins come from the
+ * events (a parser that knows the thread or logger sets them) and batch
+ * spans are ORIGIN_BATCH; the API/batch split by time is the analysis' job.
  */
+void holds_begin(struct hold_set *hs);
+void holds_feed(struct hold_set *hs, const struct event *ev);
+void holds_finish(struct hold_set *hs);
+/* All three over a sorted timeline (BUG() if it is not sorted); dup (may be
+ * NULL) is from events_mark_duplicates(): marked events are skipped. */
 void holds_build(struct hold_set *hs, const struct timeline *tl, const uint8_t *dup);
 
 /* Where a batch window ends for splitting by time: its end, else the end
