@@ -258,6 +258,20 @@ int analysis_run(const struct timeline *tl, const struct analysis_opts *opts,
 		 struct analysis *a);
 void analysis_release(struct analysis *a);
 
+struct parse_opts;
+/*
+ * Parse paths with popts and analyse them in one pass without keeping the
+ * events (parsers/stream.h merges the inputs in timeline order, spilling
+ * sorted runs to $TMPDIR when they do not fit in its buffer).  One source
+ * per input is added to sources, which the analysis borrows (a->tl) and
+ * which must outlive it; its events stay empty.  run_events: the stream's
+ * buffer (0: default).  Returns 0, 1 if some input could not be read (the
+ * rest is analysed), or -1 after error() (then a needs no release).
+ */
+int analysis_run_inputs(const char *const *paths, size_t npaths, const struct parse_opts *popts,
+			const struct analysis_opts *aopts, struct timeline *sources,
+			struct analysis *a, size_t run_events);
+
 /* Path of input src ("?" if out of range). */
 const char *analysis_src_name(const struct analysis *a, uint32_t src);
 

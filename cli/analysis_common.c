@@ -17,7 +17,7 @@ int cli_parse_bucket(const char *arg, int64_t *usec)
 int cli_side_load(struct cli_side *s, const char *label, char **args, int nargs,
 		  const struct parse_opts *popts, const struct analysis_opts *aopts)
 {
-	int ret = 0;
+	int ret;
 	memset(s, 0, sizeof(*s));
 	s->label = label;
 	timeline_init(&s->tl);
@@ -25,9 +25,10 @@ int cli_side_load(struct cli_side *s, const char *label, char **args, int nargs,
 		return -1;
 	if (!s->inputs.nr)
 		return error("no input files in '%s'", args[0]);
-	if (parse_into_timeline((const char *const *)s->inputs.v, s->inputs.nr, popts, &s->tl) < 0)
-		ret = 1;
-	if (analysis_run(&s->tl, aopts, &s->a) < 0)
+	/* s->tl holds the inputs only: the events stream through */
+	ret = analysis_run_inputs((const char *const *)s->inputs.v, s->inputs.nr, popts, aopts,
+				  &s->tl, &s->a, 0);
+	if (ret < 0)
 		return -1;
 	s->analysed = true;
 	return ret;

@@ -13,14 +13,14 @@ int cli_parse_bucket(const char *arg, int64_t *usec);
 struct cli_side {
 	const char *label;       /* borrowed: "before", "after", or NULL */
 	struct strvec inputs;    /* owned: expanded paths */
-	struct timeline tl;      /* owned */
+	struct timeline tl;      /* owned: the inputs (no events, they stream) */
 	struct analysis a;       /* owned; borrows tl */
 	bool analysed;
 };
 
 /*
- * Expand args (files or folders), parse them into one timeline and analyse
- * it.  Returns 0, 1 if some input could not be read (the rest is analysed),
+ * Expand args (files or folders), parse them and analyse them in one
+ * streaming pass (analysis_run_inputs()).  Returns 0, 1 if some input could not be read (the rest is analysed),
  * or -1 after error() if nothing could be analysed.
  */
 int cli_side_load(struct cli_side *s, const char *label, char **args, int nargs,

@@ -81,7 +81,7 @@ int cmd_analyze(int argc, char **argv)
 	struct out_file of;
 	const char *output = NULL, *holds_tsv = NULL;
 	bool json = false;
-	int c, ret = EXIT_OK;
+	int c, nread, ret = EXIT_OK;
 	double pct;
 
 	parse_opts_init(&popts);
@@ -133,12 +133,14 @@ int cmd_analyze(int argc, char **argv)
 		return EXIT_OPERATIONAL;
 	}
 	timeline_init(&tl);
-	if (parse_into_timeline((const char *const *)inputs.v, inputs.nr, &popts, &tl) < 0)
-		ret = EXIT_OPERATIONAL;
-	if (analysis_run(&tl, &aopts, &a) < 0) {
+	/* tl gets the inputs only: the events stream through the analysis */
+	nread = analysis_run_inputs((const char *const *)inputs.v, inputs.nr, &popts, &aopts, &tl, &a, 0);
+	if (nread < 0) {
 		ret = EXIT_OPERATIONAL;
 		goto out;
 	}
+	if (nread > 0)
+		ret = EXIT_OPERATIONAL;
 	if (json) {
 		struct jw w;
 		jw_init(&w, &out, true);
