@@ -164,7 +164,10 @@ void workload_sort(struct workload *wl)
 	/* holds within a batch: stable by lane (insertion sort; lanes are few
 	 * and usually already grouped) */
 	for (size_t bi = 0; bi < wl->nbatch; bi++) {
-		struct wl_hold *h = wl->holds + wl->batch[bi].first;
+		struct wl_hold *h;
+		if (wl->batch[bi].nholds < 2)
+			continue; /* also: no holds at all leaves wl->holds NULL */
+		h = wl->holds + wl->batch[bi].first;
 		for (uint32_t i = 1; i < wl->batch[bi].nholds; i++) {
 			struct wl_hold x = h[i];
 			uint32_t j = i;
