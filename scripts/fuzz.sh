@@ -96,6 +96,7 @@ if ASAN_OPTIONS=detect_leaks=0 build-fuzz/poolscope workload --help >/dev/null 2
 	done
 fi
 cp fuzz/seeds/workload/* "$seed/workload/" 2>/dev/null || true
+cp fuzz/seeds/reader/* "$seed/reader/" 2>/dev/null || true
 echo "fuzz: seeds from $n files ($(ls "$seed/logs" | wc -l) log slices, $(ls "$seed/reader" | wc -l) reader," \
 	"$(ls "$seed/formats" | wc -l) formats, $(ls "$seed/workload" | wc -l) workload), ${secs}s per target, $jobs at a time"
 
