@@ -7,8 +7,10 @@
 #      all suites once more
 #   4. build the libFuzzer targets with clang and run each for a bounded time
 #      (scripts/fuzz.sh; fails on any crash, leak or sanitizer report)
-# Set POOLSCOPE_SKIP_SANITIZE=1 / POOLSCOPE_SKIP_FUZZ=1 to skip step 3 / 4
-# locally.
+#   5. run the suites and the CLI on the fixtures under Valgrind memcheck
+#      (scripts/valgrind.sh, about 7 minutes on 2 cores)
+# Set POOLSCOPE_SKIP_SANITIZE=1 / POOLSCOPE_SKIP_FUZZ=1 /
+# POOLSCOPE_SKIP_VALGRIND=1 to skip step 3 / 4 / 5 locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -35,5 +37,9 @@ fi
 if [ "${POOLSCOPE_SKIP_FUZZ:-0}" != 1 ]; then
 	echo "== fuzz (bounded)"
 	bash scripts/fuzz.sh "${POOLSCOPE_FUZZ_SECONDS:-20}"
+fi
+if [ "${POOLSCOPE_SKIP_VALGRIND:-0}" != 1 ]; then
+	echo "== valgrind memcheck"
+	bash scripts/valgrind.sh
 fi
 echo "test: all suites passed"
