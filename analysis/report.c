@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "analysis/textfmt.h"
+#include "core/cleanup.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/banned.h"
@@ -761,6 +762,8 @@ int report_write(const struct report_side *sides, size_t n, const struct compari
 		strbuf_release(&tmp);
 		return ret;
 	}
+	/* Ctrl-C while the charts render must not leave the half-made folder */
+	cleanup_register_dir(tmp.buf);
 
 	{
 		/* mkdtemp makes 0700; a report is for sharing: 0777 minus umask */
@@ -894,6 +897,7 @@ fail:
 	remove_report_dir(tmp.buf);
 	ret = -1;
 out:
+	cleanup_unregister_dir(tmp.buf);
 	for (size_t i = 0; i < REPORT_NCHARTS; i++) {
 		free(png_b64[i]);
 		chart_release(&charts[i]);

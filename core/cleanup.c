@@ -1,6 +1,9 @@
 #include "core/cleanup.h"
+#include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "core/banned.h"
 
@@ -8,12 +11,45 @@
 
 static char paths[CLEANUP_MAX][CLEANUP_PATH];
 static volatile sig_atomic_t used[CLEANUP_MAX];
+static char dirs[CLEANUP_MAX_DIRS][CLEANUP_PATH];
+static volatile sig_atomic_t dir_used[CLEANUP_MAX_DIRS];
+
+/* Empty and remove a folder with async-signal-safe calls only: open(),
+ * getdents64 through syscall() (readdir() may allocate), unlinkat(),
+ * rmdir(). */
+static void remove_dir(const char *dir)
+{
+	union {
+		char buf[4096];
+		uint64_t align;
+	} u;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+	if (fd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, fd, u.buf, sizeof(u.buf))) > 0) {
+		for (long off = 0; off < n;) {
+			/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+			unsigned short reclen;
+			const char *name = u.buf + off + 19;
+			memcpy(&reclen, u.buf + off + 16, sizeof(reclen));
+			if (strcmp(name, ".") && strcmp(name, ".."))
+				unlinkat(fd, name, 0);
+			off += reclen;
+		}
+	}
+	close(fd);
+	rmdir(dir);
+}
 
 static void on_signal(int sig)
 {
 	for (int i = 0; i < CLEANUP_MAX; i++)
 		if (used[i])
 			unlink(paths[i]);
+	for (int i = 0; i < CLEANUP_MAX_DIRS; i++)
+		if (dir_used[i])
+			remove_dir(dirs[i]);
 	/* die the way the signal would have killed us, so the exit status is honest */
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -54,6 +90,30 @@ void cleanup_unregister(const char *path)
 	for (int i = 0; i < CLEANUP_MAX; i++)
 		if (used[i] && !strcmp(paths[i], path)) {
 			used[i] = 0;
+			return;
+		}
+}
+
+int cleanup_register_dir(const char *path)
+{
+	size_t n = strlen(path);
+	if (n >= CLEANUP_PATH)
+		return -1;
+	for (int i = 0; i < CLEANUP_MAX_DIRS; i++) {
+		if (dir_used[i])
+			continue;
+		memcpy(dirs[i], path, n + 1);
+		dir_used[i] = 1;
+		return 0;
+	}
+	return -1;
+}
+
+void cleanup_unregister_dir(const char *path)
+{
+	for (int i = 0; i < CLEANUP_MAX_DIRS; i++)
+		if (dir_used[i] && !strcmp(dirs[i], path)) {
+			dir_used[i] = 0;
 			return;
 		}
 }

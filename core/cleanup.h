@@ -14,4 +14,13 @@
 void cleanup_install_handlers(void);
 int cleanup_register(const char *path);
 void cleanup_unregister(const char *path);
+/*
+ * A temporary folder (a report being written under its temp name): on a
+ * signal its entries are removed, then the folder.  Only plain files are
+ * expected inside (no recursion).  At most CLEANUP_MAX_DIRS at once;
+ * returns -1 if the table is full or the path too long.
+ */
+#define CLEANUP_MAX_DIRS 4
+int cleanup_register_dir(const char *path);
+void cleanup_unregister_dir(const char *path);
 #endif
