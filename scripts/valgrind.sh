@@ -10,7 +10,8 @@
 #     with --jobs 1 so Criterion's workers run one at a time
 #   - the CLI golden cases (fixtures/cases/) through a valgrind wrapper,
 #     except the ones that measure time or memory (parse-100mb-line,
-#     parse-interrupted, audit-lock-held, and names matching the skip regex)
+#     parse-interrupted, audit-lock-held, hostile-signal-*, and names
+#     matching the skip regex)
 #   - parse, analyze, report and workload on fixtures/incident and
 #     fixtures/hostile
 # Criterion runs each test in a child process and does not pass on the
@@ -88,7 +89,7 @@ run_cli() {
 	mkdir "$work/cases"
 	for c in fixtures/cases/*/; do
 		case "$(basename "$c")" in
-		parse-100mb-line|parse-interrupted|audit-lock-held) continue ;;
+		parse-100mb-line|parse-interrupted|audit-lock-held|hostile-signal-*) continue ;;
 		esac
 		[[ $(basename "$c") =~ $skip ]] && continue
 		ln -s "$root/$c" "$work/cases/$(basename "$c")"
