@@ -259,3 +259,70 @@ Test(hostile_cli, report_keeps_payloads_out_of_scripts_and_markup, .timeout = 12
 	strbuf_release(&out);
 	strbuf_release(&err);
 }
+
+/* audit: the text (with -v evidence lines) and --json of the hostile logs */
+Test(hostile_cli, audit_text_and_json)
+{
+	struct strbuf args = STRBUF_INIT, cmd = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT;
+	json_error_t jerr;
+	json_t *j;
+	need_bin();
+	hostile_args(&args);
+	strbuf_addf(&cmd, "'%s' audit -v %s", test_bin(), args.buf);
+	cr_assert_eq(run2(cmd.buf, &out, &err), 1, "findings: exit 1; %s", err.buf);
+	cr_assert_not_null(strstr(out.buf, "poolscope-pwned"), "evidence lines are shown");
+	assert_terminal_safe(&out, "audit -v stdout");
+	assert_terminal_safe(&err, "audit -v stderr");
+	strbuf_reset(&cmd);
+	strbuf_reset(&out);
+	strbuf_reset(&err);
+	strbuf_addf(&cmd, "'%s' audit -q --json %s", test_bin(), args.buf);
+	cr_assert_eq(run2(cmd.buf, &out, &err), 1, "%s", err.buf);
+	j = json_loadb(out.buf, out.len, 0, &jerr);
+	cr_assert_not_null(j, "audit --json: %s", jerr.text);
+	cr_assert(json_is_array(json_object_get(j, "findings")));
+	json_decref(j);
+	assert_terminal_safe(&out, "audit --json");
+	cr_assert_neq(access(PWN, F_OK), 0, PWN " was created");
+	strbuf_release(&args);
+	strbuf_release(&cmd);
+	strbuf_release(&out);
+	strbuf_release(&err);
+}
+
+/* audit --store of every hostile log, with a hostile host tag: the run is
+ * stored, the schema is intact and the trend charts it (the byte-for-byte
+ * round trip of evidence is test_cli_audit_store's) */
+#define EVIL_TAG "x'\\''); DROP SCHEMA poolscope CASCADE; --" /* shell-quoted */
+Test(hostile_cli, audit_store_keeps_schema, .timeout = 120)
+{
+	const char *dsn = getenv("POOLSCOPE_TEST_DSN");
+	struct strbuf args = STRBUF_INIT, cmd = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT;
+	char dir[] = "/tmp/poolscope-hostile-trend-XXXXXX";
+	need_bin();
+	if (!dsn || !*dsn) {
+		if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+			cr_assert_fail("POOLSCOPE_TEST_DSN not set and CI=true");
+		cr_skip_test("POOLSCOPE_TEST_DSN not set (scripts/test.sh starts a server)");
+	}
+	cr_assert_not_null(mkdtemp(dir));
+	hostile_args(&args);
+	strbuf_addf(&cmd, "'%s' audit -q --store '%s' --host-tag '" EVIL_TAG "' %s", test_bin(), dsn,
+		    args.buf);
+	cr_assert_eq(run2(cmd.buf, &out, &err), 1, "%s", err.buf);
+	strbuf_reset(&cmd);
+	strbuf_reset(&out);
+	strbuf_addf(&cmd, "'%s' audit --trend --store '%s' -o '%s/t' --host-tag '" EVIL_TAG "'",
+		    test_bin(), dsn, dir);
+	cr_assert_eq(run2(cmd.buf, &out, &err), 0, "the stored run is there to chart: %s", err.buf);
+	cr_assert_not_null(strstr(out.buf, "runs"), "%s", out.buf);
+	assert_terminal_safe(&out, "audit --trend");
+	strbuf_reset(&cmd);
+	strbuf_addf(&cmd, "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd.buf), 0);
+	cr_assert_neq(access(PWN, F_OK), 0, PWN " was created");
+	strbuf_release(&args);
+	strbuf_release(&cmd);
+	strbuf_release(&out);
+	strbuf_release(&err);
+}
