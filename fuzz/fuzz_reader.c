@@ -160,8 +160,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gzip_append(&file, data, split);
 		if (split < size)
 			gzip_append(&file, data + split, size - split);
-		if ((ctl & 0x04) && file.len > 1) /* cut 1..64 bytes off the end */
-			strbuf_setlen(&file, file.len - 1 - (size ? data[size / 2] : 0) % (file.len < 64 ? file.len - 1 : 64));
+		if ((ctl & 0x04) && file.len > 2) {
+			/* cut 1..64 bytes off the end, keeping the 2-byte magic (with
+			 * less the file is plain text, not a damaged gzip) */
+			size_t cut = 1 + (size ? data[size / 2] : 0) % 64;
+			strbuf_setlen(&file, cut < file.len - 2 ? file.len - cut : 2);
+		}
 	} else {
 		strbuf_add(&file, data, size);
 	}
