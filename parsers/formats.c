@@ -758,6 +758,10 @@ static int fill_event(const struct user_formats *uf, const struct rule *r, struc
 		vl = ov[2 * g + 1] - ov[2 * g];
 		switch (r->groups[i].field) {
 		case F_TS:
+			/* an empty ts group (`\S*`, `(*ACCEPT)`) is no time: logtime_parse()
+			 * would take 0 of 0 bytes and leave ts and zone unset */
+			if (!vl)
+				return -1;
 			if (r->ts_format) {
 				if (ts_format_parse(r->ts_format, v, vl, &ctx->opts->tz, &ev->ts, &zone) < 0)
 					return -1;
