@@ -15,7 +15,8 @@
  * there, since the expected lines are unknown).
  *
  * The model (what reader.h promises): lines split at '\n', a trailing '\r'
- * removed; a line longer than max_line delivered cut to max_line with
+ * removed; a line longer than max_line (max_line bytes may be followed by
+ * the newline, wherever the reader's refills fall) delivered cut to max_line with
  * LINE_F_TOO_LONG and its tail skipped; a last line without newline with
  * LINE_F_NO_EOL; line numbers from 1; struct line.off the offset of the
  * line's first byte; reader_offset() the end of what was delivered.
@@ -58,7 +59,7 @@ static size_t model_split(const uint8_t *d, size_t n, size_t max_line, struct ml
 		if (nl && (size_t)(nl - (d + pos)) <= max_line) {
 			m->len = (size_t)(nl - (d + pos));
 			pos = (size_t)(nl - d) + 1;
-		} else if (n - pos >= max_line) {
+		} else if (n - pos > max_line) {
 			m->len = max_line;
 			m->flags = LINE_F_TOO_LONG;
 			pos = nl ? (size_t)(nl - d) + 1 : n;

@@ -163,14 +163,17 @@ int reader_next(struct reader *r, struct line *out)
 			r->skipping = false;
 			continue;
 		}
-		if (nl || (avail >= r->max_line) || (r->eof && avail)) {
+		/* a line is too long only once max_line + 1 bytes without a
+		 * newline are in: with exactly max_line, the next byte (maybe
+		 * not read yet, past a refill) may be its newline */
+		if (nl || avail > r->max_line || (r->eof && avail)) {
 			size_t len;
 			out->flags = 0;
 			out->off = r->offset; /* after any skipped tail: where this line starts */
 			if (nl && (size_t)(nl - (r->buf + r->start)) <= r->max_line) {
 				len = (size_t)(nl - (r->buf + r->start));
 				r->offset += len + 1;
-			} else if (avail >= r->max_line) {
+			} else if (avail > r->max_line) {
 				len = r->max_line;
 				out->flags |= LINE_F_TOO_LONG;
 				r->offset += len;

@@ -9,6 +9,7 @@
 #include "core/timeline.h"
 #include "parsers/formats.h"
 #include "parsers/parse.h"
+#include "parsers/reader.h"
 #include "tests/testutil.h"
 
 static void count_emit(void *data, const struct event *ev)
@@ -70,4 +71,47 @@ Test(hostile_parsers, empty_ts_group_is_bad_field)
 		cr_assert_eq(src.unparsed, 0);
 		source_release(&src);
 	}
+}
+
+/* fuzz_reader: a line of exactly max_line bytes whose newline fell just
+ * past the reader's 256 KB refill was cut and flagged too long; and a last
+ * line of exactly max_line bytes without newline is not too long either. */
+Test(hostile_parsers, line_of_exactly_max_line_across_a_refill)
+{
+	const size_t max_line = 256, chunk = 256 * 1024;
+	struct strbuf text = STRBUF_INIT;
+	struct reader *r;
+	struct line ln;
+	char *path;
+	size_t n = 0, too_long = 0, exact = 0;
+	/* short lines up to 100 bytes before the boundary, then a max_line
+	 * line ending 0..2 bytes past it, for each of several alignments */
+	while (text.len < chunk - 100 - max_line)
+		strbuf_addstr(&text, "0123456789abcdef0123456789abcdef\n");
+	while (text.len < chunk - max_line)
+		strbuf_addch(&text, text.len + 1 == chunk - max_line ? '\n' : 'x');
+	for (size_t k = 0; k < 3; k++) {
+		for (size_t i = 0; i < max_line; i++)
+			strbuf_addch(&text, 'L');
+		strbuf_addch(&text, '\n');
+	}
+	for (size_t i = 0; i < max_line; i++)
+		strbuf_addch(&text, 'E'); /* last line, no newline */
+	path = test_write_temp(text.buf, text.len, ".log");
+	r = reader_open(path, max_line);
+	cr_assert_not_null(r);
+	while (reader_next(r, &ln) > 0) {
+		n++;
+		if (ln.flags & LINE_F_TOO_LONG)
+			too_long++;
+		if (ln.len == max_line)
+			exact++;
+	}
+	cr_assert_eq(too_long, 0, "%zu lines of exactly max_line flagged too long", too_long);
+	cr_assert_eq(exact, 4);
+	cr_assert_eq(reader_offset(r), text.len);
+	reader_close(r);
+	unlink(path);
+	free(path);
+	strbuf_release(&text);
 }
