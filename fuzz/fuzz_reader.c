@@ -113,9 +113,9 @@ static int check_lines(struct reader *r, const uint8_t *d, const struct mline *m
 		CHECK(i < nm);
 		CHECK(ln.no == i + 1);
 		CHECK(ln.off == m[i].off);
-		/* a truncated stream may end right at max_line bytes of a line
-		 * whose newline was lost: cut (TOO_LONG) where the full text has
-		 * a normal line; only the prefix is checked there */
+		/* where a truncated stream ends, the last line may be shorter
+		 * (NO_EOL) or flagged otherwise than in the full text: only its
+		 * prefix is checked */
 		if (exact || (ln.flags & (LINE_F_NO_EOL | LINE_F_TOO_LONG)) == 0) {
 			CHECK(ln.len == m[i].len);
 			CHECK(ln.flags == m[i].flags);
