@@ -481,7 +481,9 @@ static int read_row(struct workload *wl, char **f, const char *path, size_t lno)
 	if (!strcmp(f[F_TYPE], "request")) {
 		struct wl_request *r;
 		enum event_origin o = event_origin_from_name(f[F_ORIGIN], strlen(f[F_ORIGIN]));
-		if (logtime_parse(f[F_TIME], strlen(f[F_TIME]), NULL, &t, &zone) != strlen(f[F_TIME]))
+		/* an empty field is 0 of 0 bytes parsed, and no time */
+		if (!*f[F_TIME] ||
+		    logtime_parse(f[F_TIME], strlen(f[F_TIME]), NULL, &t, &zone) != strlen(f[F_TIME]))
 			return error("%s:%zu: bad time '%s'", path, lno, f[F_TIME]);
 		r = workload_add_request(wl);
 		r->t = t;
@@ -508,7 +510,9 @@ static int read_row(struct workload *wl, char **f, const char *path, size_t lno)
 		if (parse_i64(f[F_BATCH], &v) < 0 || (size_t)v != wl->nbatch + 1)
 			return error("%s:%zu: batch number '%s' should be %zu (batches are numbered in order)",
 				     path, lno, f[F_BATCH], wl->nbatch + 1);
-		if (logtime_parse(f[F_TIME], strlen(f[F_TIME]), NULL, &t, &zone) != strlen(f[F_TIME]))
+		/* an empty field is 0 of 0 bytes parsed, and no time */
+		if (!*f[F_TIME] ||
+		    logtime_parse(f[F_TIME], strlen(f[F_TIME]), NULL, &t, &zone) != strlen(f[F_TIME]))
 			return error("%s:%zu: bad time '%s'", path, lno, f[F_TIME]);
 		b = workload_add_batch(wl);
 		b->start = t;

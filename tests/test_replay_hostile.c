@@ -91,3 +91,20 @@ Test(hostile_workload, hostile_names_keep_rows)
 	workload_release(&back);
 	workload_release(&wl);
 }
+
+/* fuzz_workload: an empty time field passed logtime_parse()'s "whole field
+ * read" check with 0 of 0 bytes and left the arrival uninitialised (the
+ * request then had a garbage time, written back as year -14077) */
+Test(hostile_workload, empty_time_is_an_error)
+{
+	static const char *const files[] = {
+		"#poolscope-workload 1\nrequest\t\t11\t1\tapi\t-\t1\t-\t-\t-\t-\ttimeout\t-\n",
+		"#poolscope-workload 1\nbatch\t\t11\t0\tbatch\tvitals\t-\t-\t1\t1\t-\tuser\tcommit=once\n",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct workload wl;
+		workload_init(&wl);
+		cr_assert_eq(read_text(&wl, files[i]), -1, "file %zu: an empty time was accepted", i);
+		workload_release(&wl);
+	}
+}
