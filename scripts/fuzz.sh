@@ -155,9 +155,10 @@ printf 'target\tseconds\texecs\texecs_per_s\tcov\tft\tcorpus\tresult\n' >build-f
 for t in "${targets[@]}"; do
 	name=$(basename "$t")
 	log=build-fuzz/$name.log
+	# (a target that fails on its seeds has no cov/ft lines: || true)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
 	corp=$(ls "build-fuzz/corpus/$name" | wc -l)
 	if [ "$(cat "build-fuzz/$name.status")" = 0 ]; then
 		res=ok
