@@ -342,32 +342,32 @@ static int valid_civil(int64_t y, unsigned mo, unsigned d, unsigned h, unsigned 
 	       mi <= 59 && s <= 60;
 }
 
-size_t logtime_parse(const char *s, size_t len, const struct tzinfo *tz, log_usec *out,
-		     bool *had_zone)
+/*
+ * The date and minute at s: "2025-10-20 14:03" (ISO, 'T' or ' ') or
+ * "20/Oct/2025:14:03" (CLF).  Returns the bytes they take (16 or 17; the
+ * seconds ":SS" follow) and the local seconds since the epoch of that
+ * minute, or 0 if s does not start with a valid one.  The two shapes differ
+ * in s[2] (digit or '/'), so at most one can match.
+ */
+static size_t parse_minute(const char *s, size_t len, int64_t *minute)
 {
 	int64_t y;
-	unsigned mo, d, h, mi, sec, usec = 0;
-	size_t i;
-	int32_t off = 0;
-	size_t zl;
-	bool zone = false;
-	log_usec local;
+	unsigned mo, d, h, mi;
+	size_t n;
 
-	if (len >= 19 && all_digits(s, 4) && s[4] == '-' && all_digits(s + 5, 2) && s[7] == '-' &&
+	if (len >= 16 && all_digits(s, 4) && s[4] == '-' && all_digits(s + 5, 2) && s[7] == '-' &&
 	    all_digits(s + 8, 2) && (s[10] == ' ' || s[10] == 'T') && all_digits(s + 11, 2) &&
-	    s[13] == ':' && all_digits(s + 14, 2) && s[16] == ':' && all_digits(s + 17, 2)) {
+	    s[13] == ':' && all_digits(s + 14, 2)) {
 		/* ISO-like: 2025-10-20 14:03:12[,.]fff[ zone] */
 		y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + num2(s + 2);
 		mo = (unsigned)num2(s + 5);
 		d = (unsigned)num2(s + 8);
 		h = (unsigned)num2(s + 11);
 		mi = (unsigned)num2(s + 14);
-		sec = (unsigned)num2(s + 17);
-		i = 19;
-		i += parse_fraction(s + i, len - i, &usec);
-	} else if (len >= 20 && digit(s[0]) && digit(s[1]) && s[2] == '/' && s[6] == '/' &&
+		n = 16;
+	} else if (len >= 17 && digit(s[0]) && digit(s[1]) && s[2] == '/' && s[6] == '/' &&
 		   all_digits(s + 7, 4) && s[11] == ':' && all_digits(s + 12, 2) && s[14] == ':' &&
-		   all_digits(s + 15, 2) && s[17] == ':' && all_digits(s + 18, 2)) {
+		   all_digits(s + 15, 2)) {
 		/* CLF: 20/Oct/2025:14:03:12 +0000 */
 		int m = -1;
 		for (int k = 0; k < 12; k++)
@@ -380,14 +380,71 @@ size_t logtime_parse(const char *s, size_t len, const struct tzinfo *tz, log_use
 		y = (s[7] - '0') * 1000 + (s[8] - '0') * 100 + num2(s + 9);
 		h = (unsigned)num2(s + 12);
 		mi = (unsigned)num2(s + 15);
-		sec = (unsigned)num2(s + 18);
-		i = 20;
-		i += parse_fraction(s + i, len - i, &usec);
+		n = 17;
 	} else {
 		return 0;
 	}
-	if (!valid_civil(y, mo, d, h, mi, sec))
+	if (!valid_civil(y, mo, d, h, mi, 0))
 		return 0;
+	*minute = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+	return n;
+}
+
+void logtime_cache_init(struct logtime_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+size_t logtime_parse(const char *s, size_t len, const struct tzinfo *tz, log_usec *out,
+		     bool *had_zone)
+{
+	return logtime_parse_cached(NULL, s, len, tz, out, had_zone);
+}
+
+size_t logtime_parse_cached(struct logtime_cache *c, const char *s, size_t len,
+			    const struct tzinfo *tz, log_usec *out, bool *had_zone)
+{
+	int64_t minute;
+	unsigned sec, usec = 0;
+	size_t i;
+	int32_t off = 0;
+	size_t zl;
+	bool zone = false;
+	log_usec local;
+
+	/*
+	 * Lines of a log come in time order, so most of them repeat the date
+	 * and minute of the line before: compare those bytes with the last
+	 * ones parsed and reuse their epoch, and read only the seconds,
+	 * fraction and zone.  The key is every byte the minute was computed
+	 * from (separators and month name included) and is stored only after
+	 * the full checks passed, so a hit gives exactly what parse_minute()
+	 * would.  The zone is applied below on every call: it is not part of
+	 * the key, and a DST offset depends on the whole time.
+	 */
+	if (c && c->key_len && len >= c->key_len && !memcmp(s, c->key, 16) &&
+	    (c->key_len == 16 || s[16] == c->key[16])) {
+		i = c->key_len;
+		minute = c->minute;
+	} else {
+		i = parse_minute(s, len, &minute);
+		if (!i)
+			return 0;
+		if (c) {
+			memcpy(c->key, s, i);
+			c->key_len = (uint8_t)i;
+			c->minute = minute;
+		}
+	}
+	/* ":SS": a bad second rejects the whole text, as the other shape's
+	 * checks cannot match where this one's minute did */
+	if (len < i + 3 || s[i] != ':' || !digit(s[i + 1]) || !digit(s[i + 2]))
+		return 0;
+	sec = (unsigned)num2(s + i + 1);
+	if (sec > 60)
+		return 0;
+	i += 3;
+	i += parse_fraction(s + i, len - i, &usec);
 	/* optional zone, directly ("Z", "+00:00") or after one space ("UTC", "+0000") */
 	zl = logtime_parse_zone(s + i, len - i, &off);
 	if (zl) {
@@ -401,7 +458,8 @@ size_t logtime_parse(const char *s, size_t len, const struct tzinfo *tz, log_use
 			zone = true;
 		}
 	}
-	local = logtime_from_civil(y, mo, d, h, mi, sec > 59 ? 59 : sec, usec);
+	/* a leap second (":60") reads as :59 */
+	local = (minute + (sec > 59 ? 59 : sec)) * USEC_PER_SEC + usec;
 	if (zone)
 		*out = local - (log_usec)off * USEC_PER_SEC;
 	else

@@ -60,6 +60,22 @@ log_usec tzinfo_local_to_utc(const struct tzinfo *tz, log_usec local);
  */
 size_t logtime_parse(const char *s, size_t len, const struct tzinfo *tz, log_usec *out,
 		     bool *had_zone);
+/*
+ * A one-entry cache for logtime_parse_cached(): the bytes of the last date
+ * and minute parsed ("2025-10-20 14:03", "20/Oct/2025:14:03") and their
+ * epoch.  Keep one per input (in the parser's state); it holds no pointers
+ * and needs no release.  An all-zero cache is empty.
+ */
+struct logtime_cache {
+	char key[17];
+	uint8_t key_len; /* 16 (ISO) or 17 (CLF); 0: empty */
+	int64_t minute;  /* local seconds since the epoch at the key's minute */
+};
+void logtime_cache_init(struct logtime_cache *c);
+/* logtime_parse() with the date and minute taken from c when the text
+ * repeats them (same result, byte for byte); c may be NULL. */
+size_t logtime_parse_cached(struct logtime_cache *c, const char *s, size_t len,
+			    const struct tzinfo *tz, log_usec *out, bool *had_zone);
 /* Only the "[+-]HHMM", "[+-]HH:MM", "Z", "UTC", "GMT" zone forms; returns bytes
  * consumed (0 if none) and the offset in seconds east. */
 size_t logtime_parse_zone(const char *s, size_t len, int32_t *offset);

@@ -120,6 +120,7 @@ static int32_t bracket_pid(const char *s, size_t n)
 /* ---- uvicorn: [PREFIX]CLIENT - "REQUEST" STATUS[ PHRASE] ---- */
 
 static bool scan_uvicorn(const char *s, size_t len, size_t q, const struct tzinfo *tz,
+			 struct logtime_cache *tc,
 			 struct access_line *al)
 {
 	const char *close;
@@ -156,7 +157,7 @@ static bool scan_uvicorn(const char *s, size_t len, size_t q, const struct tzinf
 	if (plen) {
 		size_t p0 = s[0] == '[' ? 1 : 0;
 		if (plen > p0 && is_digit(s[p0]) &&
-		    !logtime_parse(s + p0, plen - p0, tz, &al->logged, &al->had_zone))
+		    !logtime_parse_cached(tc, s + p0, plen - p0, tz, &al->logged, &al->had_zone))
 			al->logged = LOG_USEC_NONE;
 		al->pid = bracket_pid(s, plen);
 	}
@@ -296,6 +297,7 @@ static void scan_tail(const char *p, const char *end, struct tail *t, struct acc
 }
 
 static bool scan_combined(const char *s, size_t len, size_t q, const struct tzinfo *tz,
+			  struct logtime_cache *tc,
 			  struct access_line *al)
 {
 	const char *lb, *end = s + len, *p, *close = NULL;
@@ -307,7 +309,7 @@ static bool scan_combined(const char *s, size_t len, size_t q, const struct tzin
 	if (!lb || lb - s < 2 || lb[-1] != ' ')
 		return false;
 	tl = (size_t)(s + q - 2 - lb - 1);
-	if (!tl || logtime_parse(lb + 1, tl, tz, &al->logged, &al->had_zone) != tl)
+	if (!tl || logtime_parse_cached(tc, lb + 1, tl, tz, &al->logged, &al->had_zone) != tl)
 		return false;
 	/* seconds end at 20 (CLF "20/Oct/2025:14:03:12") or 19 (ISO) */
 	al->whole_seconds = !(tl > 20 && (lb[21] == '.' || lb[21] == ',')) &&
@@ -355,7 +357,9 @@ static bool scan_combined(const char *s, size_t len, size_t q, const struct tzin
 	return true;
 }
 
-bool access_scan(const char *s, size_t len, const struct tzinfo *tz, struct access_line *al)
+/* access_scan() with the input's time cache (tc may be NULL) */
+static bool scan_line(const char *s, size_t len, const struct tzinfo *tz, struct logtime_cache *tc,
+		      struct access_line *al)
 {
 	const char *q;
 	size_t qi;
@@ -371,10 +375,15 @@ bool access_scan(const char *s, size_t len, const struct tzinfo *tz, struct acce
 		return false;
 	qi = (size_t)(q - s);
 	if (qi >= 2 && s[qi - 1] == ' ' && s[qi - 2] == ']')
-		return scan_combined(s, len, qi, tz, al);
+		return scan_combined(s, len, qi, tz, tc, al);
 	if (qi >= 2 && s[qi - 1] == ' ' && s[qi - 2] == '-' && (qi == 2 || s[qi - 3] == ' '))
-		return scan_uvicorn(s, len, qi, tz, al);
+		return scan_uvicorn(s, len, qi, tz, tc, al);
 	return false;
+}
+
+bool access_scan(const char *s, size_t len, const struct tzinfo *tz, struct access_line *al)
+{
+	return scan_line(s, len, tz, NULL, al);
 }
 
 bool access_line_is(const char *s, size_t len)
@@ -462,7 +471,7 @@ static enum unparsed_reason parse_family(struct parse_ctx *ctx, const struct rec
 		return UNPARSED_UNKNOWN_LAYOUT;
 	if (memchr(s, '\x1b', len))
 		s = strip_ansi(ctx, s, &len);
-	if (!access_scan(s, len, &ctx->opts->tz, &al))
+	if (!scan_line(s, len, &ctx->opts->tz, &ctx->time_cache, &al))
 		return UNPARSED_UNKNOWN_LAYOUT;
 	emit_line(ctx, &al, fam);
 	return UNPARSED_NONE;

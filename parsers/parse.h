@@ -56,6 +56,9 @@ struct parse_ctx {
 	uint32_t src_index;
 	struct event_sink sink;
 	struct arena scratch;     /* reset after every record */
+	/* the date and minute of the last time read, for the formats' calls
+	 * of logtime_parse_cached() (zeroed, i.e. empty, per input) */
+	struct logtime_cache time_cache;
 	log_usec last_ts;         /* last timestamp seen in this input */
 	/* events without a timestamp seen before any timestamp in this input */
 	struct event *pending;

@@ -216,7 +216,7 @@ static enum unparsed_reason csv_message(struct parse_ctx *ctx, const struct reco
 		return UNPARSED_UNKNOWN_LAYOUT;
 	pg_message_init(m);
 	if (!f[COL_TIME].len ||
-	    !logtime_parse(f[COL_TIME].s, f[COL_TIME].len, tz, &m->ts, &zone))
+	    !logtime_parse_cached(&ctx->time_cache, f[COL_TIME].s, f[COL_TIME].len, tz, &m->ts, &zone))
 		return UNPARSED_NO_TIMESTAMP;
 	m->sev = pg_severity_from(f[COL_SEVERITY].s, f[COL_SEVERITY].len);
 	if (m->sev == PG_SEV_NONE || pg_severity_is_aux(m->sev))

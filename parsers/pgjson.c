@@ -182,7 +182,8 @@ static enum unparsed_reason json_record(struct parse_ctx *ctx, const struct reco
 		r = foreign ? UNPARSED_UNKNOWN_LAYOUT : UNPARSED_BAD_FIELD;
 		goto out;
 	}
-	if (!logtime_parse(f[JF_TIMESTAMP].s, f[JF_TIMESTAMP].len, &ctx->opts->tz, &m.ts, &zone)) {
+	if (!logtime_parse_cached(&ctx->time_cache, f[JF_TIMESTAMP].s, f[JF_TIMESTAMP].len,
+				  &ctx->opts->tz, &m.ts, &zone)) {
 		r = foreign ? UNPARSED_UNKNOWN_LAYOUT : UNPARSED_NO_TIMESTAMP;
 		goto out;
 	}

@@ -159,6 +159,7 @@ struct matcher {
 	const char *s;
 	size_t end;
 	const struct tzinfo *tz;
+	struct logtime_cache *tc; /* borrowed, or NULL */
 	struct pg_prefix_fields *f;
 	int budget;
 };
@@ -239,7 +240,7 @@ static bool match_from(struct matcher *m, size_t k, size_t pos)
 			size_t n;
 			if (it->pad > 0)
 				pos = skip_spaces(s, pos, end);
-			n = logtime_parse(s + pos, end - pos, m->tz, &t, &zone);
+			n = logtime_parse_cached(m->tc, s + pos, end - pos, m->tz, &t, &zone);
 			if (!n)
 				return false;
 			pos += n;
@@ -326,16 +327,24 @@ static void fields_init(struct pg_prefix_fields *f)
 	f->ts = LOG_USEC_NONE;
 }
 
-bool pg_prefix_match(const struct pg_prefix *p, const char *s, size_t len,
-		     const struct tzinfo *tz, struct pg_prefix_fields *out)
+/* pg_prefix_match() with a time cache (the parser's, per input) */
+static bool prefix_match(const struct pg_prefix *p, const char *s, size_t len,
+			 const struct tzinfo *tz, struct logtime_cache *tc,
+			 struct pg_prefix_fields *out)
 {
-	struct matcher m = { p, s, len, tz, out, MATCH_BUDGET };
+	struct matcher m = { p, s, len, tz, tc, out, MATCH_BUDGET };
 	fields_init(out);
 	if (!match_from(&m, 0, 0)) {
 		fields_init(out);
 		return false;
 	}
 	return true;
+}
+
+bool pg_prefix_match(const struct pg_prefix *p, const char *s, size_t len,
+		     const struct tzinfo *tz, struct pg_prefix_fields *out)
+{
+	return prefix_match(p, s, len, tz, NULL, out);
 }
 
 /*
@@ -345,19 +354,19 @@ bool pg_prefix_match(const struct pg_prefix *p, const char *s, size_t len,
  * all-digit word, user/db from "user=X" "db=X" or "X@Y".
  */
 static bool generic_match(const char *s, size_t len, const struct tzinfo *tz,
-			  struct pg_prefix_fields *f)
+			  struct logtime_cache *tc, struct pg_prefix_fields *f)
 {
 	size_t pos, n;
 	fields_init(f);
 	if (!len)
 		return true;
-	n = logtime_parse(s, len, tz, &f->ts, &f->had_zone);
+	n = logtime_parse_cached(tc, s, len, tz, &f->ts, &f->had_zone);
 	if (!n) {
 		/* "< 2026-... >" and other one-character openers */
 		if (len > 2 && (s[0] == '<' || s[0] == '[') && s[1] == ' ')
-			n = logtime_parse(s + 2, len - 2, tz, &f->ts, &f->had_zone);
+			n = logtime_parse_cached(tc, s + 2, len - 2, tz, &f->ts, &f->had_zone);
 		else if (len > 1 && s[0] == '[')
-			n = logtime_parse(s + 1, len - 1, tz, &f->ts, &f->had_zone);
+			n = logtime_parse_cached(tc, s + 1, len - 1, tz, &f->ts, &f->had_zone);
 		if (!n)
 			return false;
 		n += s[1] == ' ' ? 2 : 1;
@@ -462,6 +471,7 @@ int pg_stderr_find_severity(const char *s, size_t len, size_t *sev_at, size_t *m
 
 struct pglog_state {
 	const struct tzinfo *tz;       /* borrowed from the options */
+	struct logtime_cache tc;       /* the last line's date and minute */
 	struct pg_prefix *given;       /* --pg-prefix, or NULL; owned */
 	struct pg_prefix **common;     /* owned; pg_prefix_common compiled */
 	size_t ncommon;
@@ -507,9 +517,9 @@ static void pglog_state_free(void *data)
 static int recognise(struct pglog_state *st, const char *s, size_t len,
 		      struct pg_prefix_fields *f)
 {
-	if (st->cur && pg_prefix_match(st->cur, s, len, st->tz, f))
+	if (st->cur && prefix_match(st->cur, s, len, st->tz, &st->tc, f))
 		return 2;
-	if (st->given && st->cur != st->given && pg_prefix_match(st->given, s, len, st->tz, f)) {
+	if (st->given && st->cur != st->given && prefix_match(st->given, s, len, st->tz, &st->tc, f)) {
 		st->cur = st->given;
 		st->switches++;
 		return 2;
@@ -517,14 +527,14 @@ static int recognise(struct pglog_state *st, const char *s, size_t len,
 	for (size_t i = 0; i < st->ncommon; i++) {
 		if (st->common[i] == st->cur)
 			continue;
-		if (pg_prefix_match(st->common[i], s, len, st->tz, f)) {
+		if (prefix_match(st->common[i], s, len, st->tz, &st->tc, f)) {
 			if (st->cur)
 				st->switches++;
 			st->cur = st->common[i];
 			return 2;
 		}
 	}
-	return generic_match(s, len, st->tz, f) ? 1 : 0;
+	return generic_match(s, len, st->tz, &st->tc, f) ? 1 : 0;
 }
 
 static bool pglog_continues(void *data, const struct record *rec, const struct line *line)

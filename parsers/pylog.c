@@ -62,6 +62,15 @@ enum layout {
 	LY__COUNT
 };
 
+/*
+ * How header times are read: the zone for times without one, and the
+ * input's time cache (NULL where there is no input, as in detection).
+ */
+struct hdr_time {
+	const struct tzinfo *tz;     /* borrowed */
+	struct logtime_cache *tc;    /* borrowed, or NULL */
+};
+
 struct hdr {
 	uint8_t layout;     /* enum layout; LY_NONE: not a header */
 	bool has_ts, had_zone;
@@ -92,12 +101,12 @@ static size_t level_at(const char *s, size_t len)
 	return 0;
 }
 
-static size_t ts_at(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static size_t ts_at(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
 	size_t n;
 	if (len < 19 || !is_digit(s[0]))
 		return 0;
-	n = logtime_parse(s, len, tz, &h->ts, &h->had_zone);
+	n = logtime_parse_cached(ht->tc, s, len, ht->tz, &h->ts, &h->had_zone);
 	if (n)
 		h->has_ts = true;
 	return n;
@@ -125,9 +134,9 @@ static size_t pid_brackets(const char *s, size_t len, size_t i, int32_t *pid)
 }
 
 /* ts - [name - ]LEVEL - msg */
-static bool m_dash(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_dash(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
-	size_t i = ts_at(s, len, tz, h), lv, j;
+	size_t i = ts_at(s, len, ht, h), lv, j;
 	const char *sep;
 	if (!i || !STARTS(s, len, i, " - "))
 		return false;
@@ -159,9 +168,9 @@ static bool m_dash(const char *s, size_t len, const struct tzinfo *tz, struct hd
 }
 
 /* ts [pid] LEVEL name: msg; ts [LEVEL] name: msg; ts LEVEL [name] msg */
-static bool m_generic(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_generic(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
-	size_t i = ts_at(s, len, tz, h), lv, n, j;
+	size_t i = ts_at(s, len, ht, h), lv, n, j;
 	bool bracket_level = false, any = false;
 	if (!i || !STARTS(s, len, i, " "))
 		return false;
@@ -221,9 +230,9 @@ static bool m_generic(const char *s, size_t len, const struct tzinfo *tz, struct
 }
 
 /* ts LEVEL:  msg (uvicorn levelprefix with an asctime) */
-static bool m_uvicorn_ts(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_uvicorn_ts(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
-	size_t i = ts_at(s, len, tz, h), lv;
+	size_t i = ts_at(s, len, ht, h), lv;
 	if (!i || !STARTS(s, len, i, " "))
 		return false;
 	i++;
@@ -238,9 +247,9 @@ static bool m_uvicorn_ts(const char *s, size_t len, const struct tzinfo *tz, str
 }
 
 /* ts LEVEL name msg */
-static bool m_echo(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_echo(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
-	size_t i = ts_at(s, len, tz, h), lv, j;
+	size_t i = ts_at(s, len, ht, h), lv, j;
 	if (!i || !STARTS(s, len, i, " "))
 		return false;
 	i++;
@@ -259,12 +268,12 @@ static bool m_echo(const char *s, size_t len, const struct tzinfo *tz, struct hd
 }
 
 /* [2026-11-26 15:02:33 +0000] [9156] [INFO] msg */
-static bool m_gunicorn(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_gunicorn(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
 	size_t i, n, lv;
 	if (len < 22 || s[0] != '[')
 		return false;
-	if (!(n = ts_at(s + 1, len - 1, tz, h)) || !STARTS(s, len, 1 + n, "] "))
+	if (!(n = ts_at(s + 1, len - 1, ht, h)) || !STARTS(s, len, 1 + n, "] "))
 		return false;
 	i = 1 + n + 2;
 	if (!(n = pid_brackets(s, len, i, &h->pid)) || !STARTS(s, len, i + n, " ["))
@@ -279,13 +288,13 @@ static bool m_gunicorn(const char *s, size_t len, const struct tzinfo *tz, struc
 }
 
 /* [2026-11-26 15:02:33,123: INFO/MainProcess] msg */
-static bool m_celery(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_celery(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
 	size_t i, n, lv;
 	const char *e;
 	if (len < 22 || s[0] != '[')
 		return false;
-	if (!(n = ts_at(s + 1, len - 1, tz, h)) || !STARTS(s, len, 1 + n, ": "))
+	if (!(n = ts_at(s + 1, len - 1, ht, h)) || !STARTS(s, len, 1 + n, ": "))
 		return false;
 	i = 1 + n + 2;
 	if (!(lv = level_at(s + i, len - i)) || !STARTS(s, len, i + lv, "/"))
@@ -313,10 +322,10 @@ static size_t skip_ansi(const char *s, size_t len, size_t i)
 }
 
 /* "INFO:     msg": levelprefix pads "LEVEL:" to 9 columns, then one space */
-static bool m_uvicorn(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_uvicorn(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
 	size_t i = skip_ansi(s, len, 0), lv;
-	(void)tz;
+	(void)ht;
 	if (!(lv = level_at(s + i, len - i)))
 		return false;
 	i = skip_ansi(s, len, i + lv);
@@ -331,10 +340,10 @@ static bool m_uvicorn(const char *s, size_t len, const struct tzinfo *tz, struct
 }
 
 /* LEVEL:name:msg */
-static bool m_basic(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h)
+static bool m_basic(const char *s, size_t len, const struct hdr_time *ht, struct hdr *h)
 {
 	size_t lv = level_at(s, len), j;
-	(void)tz;
+	(void)ht;
 	if (!lv || !STARTS(s, len, lv, ":") || lv + 1 >= len || s[lv + 1] == ' ')
 		return false;
 	for (j = lv + 1; j < len && s[j] != ':' && s[j] != ' '; j++)
@@ -353,7 +362,8 @@ static bool m_basic(const char *s, size_t len, const struct tzinfo *tz, struct h
  * start with ('0' digit, 'A' capital or ESC, '[' bracket), so a traceback
  * line (leading space) costs one comparison.
  */
-typedef bool (*hdr_match_fn)(const char *s, size_t len, const struct tzinfo *tz, struct hdr *h);
+typedef bool (*hdr_match_fn)(const char *s, size_t len, const struct hdr_time *ht,
+			     struct hdr *h);
 static const struct layout_def {
 	const char *name;
 	char lead;
@@ -382,7 +392,7 @@ static char lead_class(char c)
 }
 
 /* Match s[0..len) (one line) against the table, trying `hint` first. */
-static bool header_match(const char *s, size_t len, const struct tzinfo *tz, uint8_t hint,
+static bool header_match(const char *s, size_t len, const struct hdr_time *ht, uint8_t hint,
 			 struct hdr *h)
 {
 	char lc;
@@ -390,14 +400,14 @@ static bool header_match(const char *s, size_t len, const struct tzinfo *tz, uin
 		return false;
 	if (hint && layouts[hint].lead == lc) {
 		memset(h, 0, sizeof(*h));
-		if (layouts[hint].match(s, len, tz, h))
+		if (layouts[hint].match(s, len, ht, h))
 			return true;
 	}
 	for (int l = 1; l < LY__COUNT; l++) {
 		if (l == hint || layouts[l].lead != lc || (l == LY_DASH_NONAME))
 			continue;
 		memset(h, 0, sizeof(*h));
-		if (layouts[l].match(s, len, tz, h))
+		if (layouts[l].match(s, len, ht, h))
 			return true;
 	}
 	h->layout = LY_NONE;
@@ -406,11 +416,12 @@ static bool header_match(const char *s, size_t len, const struct tzinfo *tz, uin
 
 size_t pylog_message_offset(const char *s, size_t len)
 {
+	static const struct hdr_time no_tz = { NULL, NULL };
 	struct hdr h;
 	const char *nl = memchr(s, '\n', len);
 	if (nl)
 		len = (size_t)(nl - s);
-	return header_match(s, len, NULL, 0, &h) ? h.msg_off : 0;
+	return header_match(s, len, &no_tz, 0, &h) ? h.msg_off : 0;
 }
 
 /* ---- line classes used by continues() and detect() ---- */
@@ -466,11 +477,26 @@ struct held {
 
 struct pylog {
 	const struct tzinfo *tz;
+	struct logtime_cache tc; /* continues() reads every line's time */
+	struct hdr_time ht;      /* { tz, &tc } */
 	uint8_t last_layout;
 	/* header cache: continues() matched line `cache_line` */
 	uint64_t cache_line;
 	bool cache_valid, cache_is_hdr;
+	uint8_t cache_hint;  /* the hint header_match() was given for it */
 	struct hdr cache;
+	/*
+	 * The entry before it.  The driver asks continues() about the line
+	 * after a record before it hands parse() the record, so by then the
+	 * cache above holds the next record's first line and the header of
+	 * this one would be matched a second time.  This slot keeps it; it is
+	 * used only when make_view() would pass header_match() the same hint,
+	 * so what it gives is what matching again would.
+	 */
+	uint64_t prev_line;
+	bool prev_valid, prev_is_hdr;
+	uint8_t prev_hint;
+	struct hdr prev;
 	uint64_t cur_line; /* record being collected, and whether it starts with a header */
 	bool cur_known, cur_is_hdr;
 	uint64_t nrec;
@@ -519,6 +545,8 @@ static void *pylog_state_new(const struct parse_opts *opts)
 {
 	struct pylog *st = xcalloc(1, sizeof(*st));
 	st->tz = &opts->tz;
+	st->ht.tz = st->tz;
+	st->ht.tc = &st->tc;
 	arena_init(&st->held_strings, 4096);
 	for (size_t i = 0; i < RING; i++)
 		st->ring[i].ts = LOG_USEC_NONE;
@@ -543,7 +571,7 @@ static void pylog_state_free(void *state)
 
 /* Not a header, but the start of another family's record (an access line,
  * a timestamped line of another layout): never glued into ours. */
-static bool foreign_start(const char *s, size_t len, const struct tzinfo *tz)
+static bool foreign_start(const char *s, size_t len, const struct hdr_time *ht)
 {
 	log_usec t;
 	bool z;
@@ -551,11 +579,22 @@ static bool foreign_start(const char *s, size_t len, const struct tzinfo *tz)
 		return false;
 	if (access_like(s, len))
 		return true;
-	if (is_digit(s[0]) && logtime_parse(s, len, tz, &t, &z))
+	if (is_digit(s[0]) && logtime_parse_cached(ht->tc, s, len, ht->tz, &t, &z))
 		return true;
-	if (s[0] == '[' && len > 1 && is_digit(s[1]) && logtime_parse(s + 1, len - 1, tz, &t, &z))
+	if (s[0] == '[' && len > 1 && is_digit(s[1]) &&
+	    logtime_parse_cached(ht->tc, s + 1, len - 1, ht->tz, &t, &z))
 		return true;
 	return false;
+}
+
+/* Keep the header cache's entry (a record's first line) before it is replaced. */
+static void remember_prev(struct pylog *st)
+{
+	st->prev = st->cache;
+	st->prev_line = st->cache_line;
+	st->prev_valid = st->cache_valid;
+	st->prev_is_hdr = st->cache_is_hdr;
+	st->prev_hint = st->cache_hint;
 }
 
 /*
@@ -567,27 +606,33 @@ static bool pylog_continues(void *state, const struct record *rec, const struct 
 {
 	struct pylog *st = state;
 	struct hdr h;
+	uint8_t hint;
 	if (!st->cur_known || st->cur_line != rec->line) {
 		const char *nl = rec->s ? memchr(rec->s, '\n', rec->len) : NULL;
 		st->cur_line = rec->line;
 		st->cur_is_hdr = !rec->s || header_match(rec->s, nl ? (size_t)(nl - rec->s) : rec->len,
-							 st->tz, st->last_layout, &h);
+							 &st->ht, st->last_layout, &h);
 		st->cur_known = true;
 	}
-	if (header_match(ln->s, ln->len, st->tz, st->last_layout, &h)) {
+	hint = st->last_layout;
+	if (header_match(ln->s, ln->len, &st->ht, hint, &h)) {
+		remember_prev(st);
 		st->last_layout = h.layout;
 		st->cache = h;
 		st->cache_line = ln->no;
 		st->cache_valid = st->cache_is_hdr = true;
+		st->cache_hint = hint;
 		st->cur_line = ln->no;
 		st->cur_is_hdr = true;
 		return false;
 	}
-	if (st->cur_is_hdr ? !foreign_start(ln->s, ln->len, st->tz) : traceback_like(ln->s, ln->len))
+	if (st->cur_is_hdr ? !foreign_start(ln->s, ln->len, &st->ht) : traceback_like(ln->s, ln->len))
 		return true;
+	remember_prev(st);
 	st->cache_line = ln->no;
 	st->cache_valid = true;
 	st->cache_is_hdr = false;
+	st->cache_hint = hint;
 	st->cur_line = ln->no;
 	st->cur_is_hdr = false;
 	return false;
@@ -598,11 +643,12 @@ static bool pylog_continues(void *state, const struct record *rec, const struct 
 static int pylog_detect(const struct line *lines, size_t n, const struct parse_opts *opts)
 {
 	size_t hdrs = 0, other = 0;
+	struct hdr_time ht = { &opts->tz, NULL };
 	for (size_t i = 0; i < n; i++) {
 		struct hdr h;
 		const char *s = lines[i].s;
 		size_t len = lines[i].len;
-		if (header_match(s, len, &opts->tz, 0, &h)) {
+		if (header_match(s, len, &ht, 0, &h)) {
 			/* a uvicorn access line is the access parsers' to claim */
 			if (access_like(s + h.msg_off, len - h.msg_off))
 				other++;
@@ -1241,7 +1287,7 @@ static void classify_failure(struct parse_ctx *ctx, const struct view *v, const 
 }
 
 /* Split rec into header and message. */
-static void make_view(struct pylog *st, const struct record *rec, const struct tzinfo *tz,
+static void make_view(struct pylog *st, const struct record *rec, const struct hdr_time *ht,
 		      struct view *v)
 {
 	const char *nl = memchr(rec->s, '\n', rec->len);
@@ -1250,7 +1296,14 @@ static void make_view(struct pylog *st, const struct record *rec, const struct t
 	if (st && st->cache_valid && st->cache_line == rec->line) {
 		if (st->cache_is_hdr)
 			v->h = st->cache;
-	} else if (header_match(rec->s, l1, tz, st ? st->last_layout : 0, &v->h) && st) {
+	} else if (st && st->prev_valid && st->prev_line == rec->line &&
+		   st->prev_hint == st->last_layout) {
+		/* as header_match() below would give, layout update included */
+		if (st->prev_is_hdr) {
+			v->h = st->prev;
+			st->last_layout = v->h.layout;
+		}
+	} else if (header_match(rec->s, l1, ht, st ? st->last_layout : 0, &v->h) && st) {
 		st->last_layout = v->h.layout;
 	}
 	if (v->h.layout == LY_NONE)
@@ -1419,7 +1472,7 @@ static enum unparsed_reason pylog_parse(void *state, struct parse_ctx *ctx,
 	bool mine;
 
 	st->nrec++;
-	make_view(st, rec, &ctx->opts->tz, &v);
+	make_view(st, rec, &st->ht, &v);
 	if (v.h.has_ts)
 		parse_note_ts(ctx, v.h.ts, v.h.had_zone);
 	re.n = 0;
@@ -1455,7 +1508,8 @@ static enum unparsed_reason pylog_parse_foreign(struct parse_ctx *ctx, const str
 {
 	struct view v;
 	struct rec_events re;
-	make_view(NULL, rec, &ctx->opts->tz, &v);
+	struct hdr_time ht = { &ctx->opts->tz, &ctx->time_cache };
+	make_view(NULL, rec, &ht, &v);
 	if (v.h.layout == LY_NONE && !find_str(rec->s, rec->len, "QueuePool limit of size "))
 		return UNPARSED_UNKNOWN_LAYOUT;
 	if (v.h.has_ts)
