@@ -1,5 +1,6 @@
 #include "core/strbuf.h"
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,32 @@ static const unsigned char json_class[256] = {
 	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
+/*
+ * Eight bytes at a time ("SWAR"): for v holding 8 bytes, (v - 0x01..01) &
+ * ~v & 0x80..80 is non-zero exactly when one of the bytes is zero (a borrow
+ * can only start at a byte below 0x01), and with 0x20..20 in place of
+ * 0x01..01, when one is below 0x20.  XOR with a repeated byte turns "equals
+ * c" into "is zero".
+ */
+#define SWAR_ONES UINT64_C(0x0101010101010101)
+#define SWAR_HIGHS UINT64_C(0x8080808080808080)
+#define SWAR_BELOW(v, n) (((v) - (n) * SWAR_ONES) & ~(v) & SWAR_HIGHS)
+#define SWAR_HAS(v, c) SWAR_BELOW((v) ^ ((c) * SWAR_ONES), 1)
+
+/*
+ * Whether any of the 8 bytes at s has a json_class other than 0: below
+ * 0x20, '"', '\\', DEL, or 0x80 and up.  Never false when one has; a true
+ * answer is settled by the byte loop, so the word test decides nothing on
+ * its own.
+ */
+static inline bool json_special8(const unsigned char *s)
+{
+	uint64_t v;
+	memcpy(&v, s, 8);
+	return (SWAR_BELOW(v, 0x20) | (v & SWAR_HIGHS) | SWAR_HAS(v, '"') | SWAR_HAS(v, '\\') |
+		SWAR_HAS(v, 0x7f)) != 0;
+}
+
 char *json_escape_to(char *dst, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str, *end = s + len;
@@ -182,6 +209,9 @@ char *json_escape_to(char *dst, const char *str, size_t len)
 	while (s < end) {
 		const unsigned char *run = s;
 		size_t n;
+		/* most text is plain ASCII: skip it 8 bytes per test */
+		while (end - s >= 8 && !json_special8(s))
+			s += 8;
 		while (s < end && !json_class[*s])
 			s++;
 		if (s > run) {

@@ -148,6 +148,37 @@ static const struct rule *find_rule(const struct pg_message *m)
 
 /* ---- helpers ---- */
 
+/*
+ * Whether the 8 bytes at s can be copied as they are by pg_summary() (when
+ * no space is pending): no tab, newline or CR, no two spaces in a row, and
+ * no space last (whether it is kept depends on the next byte).  SWAR: with
+ * x = v ^ c..c, (x - 0x01..01) & ~x & 0x80..80 is non-zero exactly when a
+ * byte of v is c; ~(((x & 0x7f..7f) + 0x7f..7f) | x) & 0x80..80 flags each
+ * such byte, without false flags, so flags & (flags >> 8) finds two in a
+ * row (in either byte order).
+ */
+static inline bool plain8(const char *s)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080),
+		       lows = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	uint64_t v, t, n, r, x, sp;
+	memcpy(&v, s, 8);
+	t = v ^ ('\t' * ones);
+	n = v ^ ('\n' * ones);
+	r = v ^ ('\r' * ones);
+	x = v ^ (' ' * ones);
+	sp = ~(((x & lows) + lows) | x) & highs;
+	return !((((t - ones) & ~t) | ((n - ones) & ~n) | ((r - ones) & ~r)) & highs) &&
+	       !(sp & (sp >> 8)) && s[7] != ' ';
+}
+
+/*
+ * The message with each run of blanks (space, tab, newline, CR) made one
+ * space, leading and trailing ones dropped, cut to max bytes with "...".
+ * Statements are most of a PostgreSQL log's text, so this is hot: where 8
+ * bytes hold only single spaces between words (plain8()) they are copied
+ * in one step, which is what the byte loop would have written.
+ */
 const char *pg_summary(struct parse_ctx *ctx, const char *s, size_t len, size_t max)
 {
 	char *out = arena_alloc(&ctx->scratch, (len < max ? len : max) + 4);
@@ -155,10 +186,20 @@ const char *pg_summary(struct parse_ctx *ctx, const char *s, size_t len, size_t 
 	bool space = false;
 	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
-	for (; i < len; i++) {
-		char c = s[i];
+	while (i < len) {
+		char c;
+		/* o <= i (blanks only shrink), so o + 8 <= len: within out */
+		while (!space && i + 8 <= len && o + 8 <= max && plain8(s + i)) {
+			memcpy(out + o, s + i, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		c = s[i];
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
 			space = true;
+			i++;
 			continue;
 		}
 		if (space) {
@@ -170,6 +211,7 @@ const char *pg_summary(struct parse_ctx *ctx, const char *s, size_t len, size_t 
 		if (o + 1 > max)
 			break;
 		out[o++] = c;
+		i++;
 	}
 	if (i < len) {
 		/* cut: do not leave half a UTF-8 character behind */

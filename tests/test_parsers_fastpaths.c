@@ -1,0 +1,211 @@
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/arena.h"
+#include "core/event.h"
+#include "core/strbuf.h"
+#include "parsers/parse.h"
+#include "parsers/pgmsg.h"
+#include "tests/testutil.h"
+
+/*
+ * The parsers' fast paths (time cache per input, the pylog header cache,
+ * pg_summary's word copy) against what the plain code gives: exact events
+ * for sequences built to trip a wrong cache, and a differential test.
+ */
+
+static void collect(void *data, const struct event *ev)
+{
+	struct strbuf *sb = data;
+	event_to_json(ev, "t", sb);
+	strbuf_addch(sb, '\n');
+}
+
+/* Parse each text as one input, in turn, through the whole driver. */
+static void run_inputs(const char *const *texts, size_t n, const char *format, const char *tz,
+		       struct strbuf *out)
+{
+	struct parse_opts opts;
+	struct event_sink sink = { collect, out };
+	parse_opts_init(&opts);
+	opts.format = format;
+	opts.quiet = true;
+	if (tz) {
+		tzinfo_release(&opts.tz);
+		if (tzinfo_load(&opts.tz, tz) < 0)
+			cr_skip_test("no tzdata for %s", tz);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct source src;
+		char *path = test_write_temp(texts[i], strlen(texts[i]), ".log");
+		cr_assert(path);
+		source_init(&src, path);
+		cr_assert_eq(parse_input(path, &opts, &src, (uint32_t)i, sink), 0);
+		source_release(&src);
+		unlink(path);
+		free(path);
+	}
+	parse_opts_release(&opts);
+}
+
+/*
+ * Records of several layouts, tracebacks between them, a foreign access
+ * line, a minute and a day boundary: each record's header (time, pid) must
+ * be its own, never the cached one of its neighbour.
+ */
+Test(fastpaths, pylog_header_cache_keeps_each_records_header)
+{
+	static const char in[] =
+		"2025-10-20 14:03:58,001 - sqlalchemy.pool.impl.QueuePool - DEBUG - Connection <conn at 0x7f01> checked out from pool\n"
+		"2025-10-20 14:03:59,002 - app.api - ERROR - Exception in ASGI application\n"
+		"Traceback (most recent call last):\n"
+		"  File \"x.py\", line 1, in f\n"
+		"sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00\n"
+		"2025-10-20 14:04:00,003 [4242] DEBUG sqlalchemy.pool.impl.QueuePool: Connection <conn at 0x7f02> checked out from pool\n"
+		"2025-10-20 14:04:00,004 [4242] DEBUG sqlalchemy.pool.impl.QueuePool: Connection <conn at 0x7f02> being returned to pool\n"
+		"INFO:     127.0.0.1:50457 - \"GET /api/v1/x HTTP/1.1\" 200 OK\n"
+		"2025-10-20 14:04:01,005 - sqlalchemy.pool.impl.QueuePool - DEBUG - Connection <conn at 0x7f01> being returned to pool\n"
+		"2025-10-21 00:00:00,006 - DEBUG - Connection <conn at 0x7f03> checked out from pool\n"
+		"2025-10-21 00:00:00,007 - sqlalchemy.pool.impl.QueuePool - DEBUG - Connection <conn at 0x7f03> being returned to pool\n";
+	static const char want[] =
+		"{\"ts\":\"2025-10-20T14:03:58.001Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":1,\"conn\":\"0x7f01\"}\n"
+		"{\"ts\":\"2025-10-20T14:03:59.002Z\",\"kind\":\"app_error\",\"src\":\"t\",\"line\":2,\"origin\":\"api\",\"message\":\"sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00\",\"exception\":\"sqlalchemy.exc.TimeoutError\"}\n"
+		"{\"ts\":\"2025-10-20T14:03:59.002Z\",\"kind\":\"pool_timeout\",\"src\":\"t\",\"line\":2,\"origin\":\"api\",\"pool_class\":\"QueuePool\",\"pool_size\":5,\"max_overflow\":10,\"timeout\":30}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.003Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":6,\"pid\":4242,\"conn\":\"0x7f02\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.004Z\",\"kind\":\"pool_checkin\",\"src\":\"t\",\"line\":7,\"pid\":4242,\"conn\":\"0x7f02\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.004Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":8,\"path\":\"/api/v1/x\",\"method\":\"GET\",\"status\":200,\"ts_inferred\":true}\n"
+		"{\"ts\":\"2025-10-20T14:04:01.005Z\",\"kind\":\"pool_checkin\",\"src\":\"t\",\"line\":9,\"conn\":\"0x7f01\"}\n"
+		"{\"ts\":\"2025-10-21T00:00:00.006Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":10,\"conn\":\"0x7f03\"}\n"
+		"{\"ts\":\"2025-10-21T00:00:00.007Z\",\"kind\":\"pool_checkin\",\"src\":\"t\",\"line\":11,\"conn\":\"0x7f03\"}\n";
+	const char *texts[] = { in };
+	struct strbuf out = STRBUF_INIT;
+	run_inputs(texts, 1, "pylog", NULL, &out);
+	cr_assert_str_eq(out.buf, want);
+	strbuf_release(&out);
+}
+
+/*
+ * Two inputs in one run: the second starts in the minute the first ended
+ * in, in another shape (CLF) and with an offset; then a zoneless time read
+ * in --tz across the autumn DST change.  Every time must be its own.
+ */
+Test(fastpaths, time_cache_across_inputs_and_dst)
+{
+	const char *texts[] = {
+		"2025-10-26 02:59:58.100 CEST [7] LOG:  duration: 1.000 ms  statement: SELECT 1\n"
+		"2025-10-26 02:59:59.200 [7] LOG:  duration: 2.000 ms  statement: SELECT 2\n"
+		"2025-10-26 02:59:59.300 +0000 [7] LOG:  duration: 3.000 ms  statement: SELECT 3\n"
+		"2025-10-26 03:00:00.400 [7] LOG:  duration: 4.000 ms  statement: SELECT 4\n",
+		"127.0.0.1 - - [26/Oct/2025:02:59:59 +0100] \"GET /a HTTP/1.1\" 200 5 \"-\" \"c\"\n"
+		"127.0.0.1 - - [26/Oct/2025:02:59:59 -0100] \"GET /b HTTP/1.1\" 200 5 \"-\" \"c\"\n"
+		"127.0.0.1 - - [26/Oct/2025:03:00:00 +0100] \"GET /c HTTP/1.1\" 200 5 \"-\" \"c\"\n",
+	};
+	struct strbuf pg = STRBUF_INIT, acc = STRBUF_INIT;
+	run_inputs(texts, 1, "pg-stderr", "Europe/Berlin", &pg);
+	run_inputs(texts + 1, 1, "nginx-access", "Europe/Berlin", &acc);
+	/* "CEST" is a word read in --tz; 02:59 of the repeated hour reads as CET */
+	cr_assert(strstr(pg.buf, "\"ts\":\"2025-10-26T01:59:58.100Z\""), "%s", pg.buf);
+	cr_assert(strstr(pg.buf, "\"ts\":\"2025-10-26T01:59:59.200Z\""), "%s", pg.buf);
+	cr_assert(strstr(pg.buf, "\"ts\":\"2025-10-26T02:59:59.300Z\""), "%s", pg.buf);
+	cr_assert(strstr(pg.buf, "\"ts\":\"2025-10-26T02:00:00.400Z\""), "%s", pg.buf);
+	/* no duration logged: ts is the logged time */
+	cr_assert(strstr(acc.buf, "\"ts\":\"2025-10-26T01:59:59.000Z\""), "%s", acc.buf);
+	cr_assert(strstr(acc.buf, "\"ts\":\"2025-10-26T03:59:59.000Z\""), "%s", acc.buf);
+	cr_assert(strstr(acc.buf, "\"ts\":\"2025-10-26T02:00:00.000Z\""), "%s", acc.buf);
+	strbuf_release(&pg);
+	strbuf_release(&acc);
+	{
+		/* both inputs in one run, in either order: the same events */
+		const char *both[] = { texts[0], texts[1] };
+		struct strbuf one = STRBUF_INIT;
+		run_inputs(both, 2, NULL, "Europe/Berlin", &one);
+		cr_assert(strstr(one.buf, "\"ts\":\"2025-10-26T02:00:00.400Z\""), "%s", one.buf);
+		cr_assert(strstr(one.buf, "\"ts\":\"2025-10-26T03:59:59.000Z\""), "%s", one.buf);
+		strbuf_release(&one);
+	}
+}
+
+/* pg_summary() as a byte loop, the way it was before the word copy. */
+static size_t summary_ref(const char *s, size_t len, size_t max, char *out)
+{
+	size_t o = 0, i = 0;
+	bool space = false;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	for (; i < len; i++) {
+		char c = s[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			space = true;
+			continue;
+		}
+		if (space) {
+			if (o + 1 > max)
+				break;
+			out[o++] = ' ';
+			space = false;
+		}
+		if (o + 1 > max)
+			break;
+		out[o++] = c;
+	}
+	if (i < len) {
+		while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+			o--;
+		if (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
+			o--;
+		while (o > 0 && out[o - 1] == ' ')
+			o--;
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+Test(fastpaths, pg_summary_same_as_byte_loop)
+{
+	/* blanks of every kind in runs, words across 8-byte steps, UTF-8 at
+	 * the cut, and caps that fall inside words and on blanks */
+	static const char alphabet[] = "ab  \t\n\r  xyz.,()=\xc3\xa9\xe2\x82\xac'\"";
+	struct parse_ctx ctx;
+	uint64_t seed = 0xfeedfacecafeULL;
+	memset(&ctx, 0, sizeof(ctx));
+	arena_init(&ctx.scratch, 4096);
+	for (int round = 0; round < 100000; round++) {
+		char in[300], want[320];
+		size_t len = next_rand(&seed) % 260, max = 1 + next_rand(&seed) % 220, wl;
+		const char *got;
+		for (size_t i = 0; i < len; i++) {
+			/* long plain stretches now and then, so the word copy runs */
+			if (next_rand(&seed) % 4)
+				in[i] = (char)('a' + next_rand(&seed) % 26);
+			else
+				in[i] = alphabet[next_rand(&seed) % (sizeof(alphabet) - 1)];
+		}
+		wl = summary_ref(in, len, max, want);
+		got = pg_summary(&ctx, in, len, max);
+		cr_assert_eq(strlen(got), wl, "round %d: len %zu max %zu", round, len, max);
+		cr_assert(!memcmp(got, want, wl), "round %d:\n got '%s'\nwant '%s'", round, got, want);
+		arena_reset(&ctx.scratch);
+	}
+	{
+		/* the real shape: a statement over continuation lines */
+		const char *sql = "SELECT vitals.id, vitals.user_id, vitals.value\n\t  FROM vitals\n\t WHERE vitals.user_id = 81406  ";
+		cr_assert_str_eq(pg_summary(&ctx, sql, strlen(sql), PG_SUMMARY_MAX),
+				 "SELECT vitals.id, vitals.user_id, vitals.value FROM vitals WHERE vitals.user_id = 81406");
+		cr_assert_str_eq(pg_summary(&ctx, sql, strlen(sql), 16), "SELECT vitals.id...");
+		cr_assert_str_eq(pg_summary(&ctx, sql, strlen(sql), 17), "SELECT vitals.id,...");
+	}
+	arena_release(&ctx.scratch);
+}
