@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "core/cleanup.h"
 #include "core/error.h"
 #include "core/banned.h"
 
@@ -320,7 +321,7 @@ static int run_gnuplot(const char *dir, const char *name, const char *gnuplot, b
 	int st;
 	snprintf(script, sizeof(script), "%s.gp", name);
 	fflush(NULL);
-	pid = fork();
+	pid = cleanup_fork();
 	if (pid < 0)
 		return error("cannot start gnuplot: %s", strerror(errno));
 	if (!pid) {
@@ -338,8 +339,11 @@ static int run_gnuplot(const char *dir, const char *name, const char *gnuplot, b
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			cleanup_child_done();
 			return error("cannot wait for gnuplot: %s", strerror(errno));
+		}
+	cleanup_child_done();
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
 		return 1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st))

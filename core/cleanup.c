@@ -1,9 +1,11 @@
 #include "core/cleanup.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "core/banned.h"
 
@@ -13,6 +15,10 @@ static char paths[CLEANUP_MAX][CLEANUP_PATH];
 static volatile sig_atomic_t used[CLEANUP_MAX];
 static char dirs[CLEANUP_MAX_DIRS][CLEANUP_PATH];
 static volatile sig_atomic_t dir_used[CLEANUP_MAX_DIRS];
+static volatile sig_atomic_t child; /* pid of the child writing our files, or 0 */
+
+static const int handled[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+#define NHANDLED (sizeof(handled) / sizeof(handled[0]))
 
 /* Empty and remove a folder with async-signal-safe calls only: open(),
  * getdents64 through syscall() (readdir() may allocate), unlinkat(),
@@ -44,6 +50,14 @@ static void remove_dir(const char *dir)
 
 static void on_signal(int sig)
 {
+	pid_t c = child;
+	/* kill() and waitpid() are async-signal-safe; the child must be gone
+	 * before the files it writes are removed */
+	if (c > 0) {
+		kill(c, SIGKILL);
+		while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	for (int i = 0; i < CLEANUP_MAX; i++)
 		if (used[i])
 			unlink(paths[i]);
@@ -57,8 +71,8 @@ static void on_signal(int sig)
 
 void cleanup_install_handlers(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+	const int *sigs = handled;
+	for (size_t i = 0; i < NHANDLED; i++) {
 		struct sigaction sa, old;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;
@@ -116,4 +130,34 @@ void cleanup_unregister_dir(const char *path)
 			dir_used[i] = 0;
 			return;
 		}
+}
+
+pid_t cleanup_fork(void)
+{
+	sigset_t block, old;
+	pid_t pid;
+	sigemptyset(&block);
+	for (size_t i = 0; i < NHANDLED; i++)
+		sigaddset(&block, handled[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	pid = fork();
+	if (pid > 0) {
+		child = pid;
+	} else if (!pid) {
+		/* the child must not run our handler (it would remove the
+		 * parent's files) before it execs; an ignored signal stays
+		 * ignored, as in cleanup_install_handlers() */
+		for (size_t i = 0; i < NHANDLED; i++) {
+			struct sigaction sa;
+			if (sigaction(handled[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+				signal(handled[i], SIG_DFL);
+		}
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return pid;
+}
+
+void cleanup_child_done(void)
+{
+	child = 0;
 }

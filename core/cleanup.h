@@ -23,4 +23,16 @@ void cleanup_unregister(const char *path);
 #define CLEANUP_MAX_DIRS 4
 int cleanup_register_dir(const char *path);
 void cleanup_unregister_dir(const char *path);
+/*
+ * A child process writing into a registered file or folder (gnuplot drawing
+ * a report's charts): on a signal it is killed and reaped before anything is
+ * removed, or it could create a file after the folder was emptied.  One at a
+ * time.  cleanup_fork() forks with the handled signals blocked, so a signal
+ * cannot land between the fork and the parent's note of the pid; in the
+ * child the signals are back at their defaults and unblocked.  Returns
+ * fork()'s value.  cleanup_child_done() forgets the child once reaped.
+ */
+#include <sys/types.h>
+pid_t cleanup_fork(void);
+void cleanup_child_done(void);
 #endif
