@@ -80,13 +80,17 @@ int cmd_workload(int argc, char **argv)
 		ret = EXIT_OPERATIONAL;
 	if (!opts.quiet)
 		replay_describe_workload(&wl);
-	if (out_open(&of, output) < 0) {
-		ret = EXIT_OPERATIONAL;
-	} else if (workload_write(&wl, of.fp) < 0) {
-		out_abort(&of);
-		ret = EXIT_OPERATIONAL;
-	} else if (out_commit(&of) < 0) {
-		ret = EXIT_OPERATIONAL;
+	/* after an error, what was read is still written (a cut gzip keeps its
+	 * first hours), but an error before anything was read writes nothing */
+	if (ret == EXIT_OK || wl.nreq || wl.nbatch) {
+		if (out_open(&of, output) < 0) {
+			ret = EXIT_OPERATIONAL;
+		} else if (workload_write(&wl, of.fp) < 0) {
+			out_abort(&of);
+			ret = EXIT_OPERATIONAL;
+		} else if (out_commit(&of) < 0) {
+			ret = EXIT_OPERATIONAL;
+		}
 	}
 	workload_release(&wl);
 	cli_input_release(&opts);

@@ -18,8 +18,9 @@ int replay_load_workload(char **args, int n, const struct parse_opts *opts, stru
 		return -1;
 	for (size_t i = 0; i < inputs.nr; i++)
 		if (strcmp(inputs.v[i], "-") && workload_file_sniff(inputs.v[i])) {
+			error("'%s' is a workload file: give it alone, not with logs", inputs.v[i]);
 			strvec_clear(&inputs);
-			return error("'%s' is a workload file: give it alone, not with logs", args[i]);
+			return -1;
 		}
 	timeline_init(&tl);
 	if (parse_into_timeline((const char *const *)inputs.v, inputs.nr, opts, &tl) < 0)

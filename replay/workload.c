@@ -7,6 +7,7 @@
 #include "core/event.h"
 #include "core/numparse.h"
 #include "core/strbuf.h"
+#include "parsers/reader.h"
 #include "core/banned.h"
 
 static const char *const evidence_names[WL_EV__COUNT] = {
@@ -227,6 +228,13 @@ log_usec workload_end(const struct workload *wl)
 /* --- the TSV file ------------------------------------------------------------ */
 
 #define WL_MAGIC "#poolscope-workload 1"
+/*
+ * Rows are short (the longest field is an endpoint name); a longer line is
+ * not a workload row, and reading it whole (getline) would let one crafted
+ * line take all memory.  The project's reader caps it, and reads a
+ * gzip-compressed workload as well.
+ */
+#define WL_MAX_LINE (1024 * 1024)
 static const char header[] =
 	"type\ttime\tpid\tengine\torigin\tname\thold_s\tgap_s\tbatch\tlane\tentries\tevidence\tflags";
 
@@ -375,11 +383,25 @@ bool workload_file_sniff(const char *path)
 	char buf[sizeof(WL_MAGIC)];
 	FILE *fp = fopen(path, "r");
 	size_t n;
+	struct reader *rd;
+	struct line ln;
+	bool yes;
 	if (!fp)
 		return false;
 	n = fread(buf, 1, sizeof(buf) - 1, fp);
 	fclose(fp);
-	return n == sizeof(buf) - 1 && !memcmp(buf, WL_MAGIC, n);
+	if (n == sizeof(buf) - 1 && !memcmp(buf, WL_MAGIC, n))
+		return true;
+	/* a gzip-compressed workload: look at its first line through the
+	 * reader (only then, so a plain log costs one small read) */
+	if (n < 2 || (unsigned char)buf[0] != 0x1f || (unsigned char)buf[1] != 0x8b)
+		return false;
+	if (!(rd = reader_open(path, WL_MAX_LINE)))
+		return false;
+	yes = reader_next(rd, &ln) > 0 && ln.len == sizeof(WL_MAGIC) - 1 &&
+	      !memcmp(ln.s, WL_MAGIC, ln.len);
+	reader_close(rd);
+	return yes;
 }
 
 /* Split a row into up to max tab-separated fields (in place). */
@@ -566,17 +588,28 @@ static int read_row(struct workload *wl, char **f, const char *path, size_t lno)
 
 int workload_read(struct workload *wl, const char *path)
 {
-	FILE *fp = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, lno = 0;
-	ssize_t len;
-	int ret = 0;
-	if (!fp)
-		return error("cannot open '%s': %s", path, strerror(errno));
-	while ((len = getline(&line, &cap, fp)) >= 0) {
+	struct reader *rd = reader_open(path, WL_MAX_LINE);
+	struct strbuf buf = STRBUF_INIT;
+	struct line ln;
+	int ret = 0, r;
+	if (!rd)
+		return -1;
+	while ((r = reader_next(rd, &ln)) > 0) {
 		char *f[F__COUNT + 1];
-		lno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		char *line;
+		size_t len = ln.len, lno = (size_t)ln.no;
+		if (ln.flags & LINE_F_TOO_LONG) {
+			ret = error("%s:%zu: line longer than %d bytes", path, lno, WL_MAX_LINE);
+			break;
+		}
+		if (ln.flags & LINE_F_NUL) {
+			ret = error("%s:%zu: NUL byte in a workload line", path, lno);
+			break;
+		}
+		strbuf_reset(&buf);
+		strbuf_add(&buf, ln.s, ln.len);
+		line = buf.buf;
+		while (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
 		if (lno == 1) {
 			if (strcmp(line, WL_MAGIC)) {
@@ -602,10 +635,10 @@ int workload_read(struct workload *wl, const char *path)
 		if ((ret = read_row(wl, f, path, lno)) < 0)
 			break;
 	}
-	if (!ret && ferror(fp))
-		ret = error("cannot read '%s': %s", path, strerror(errno));
-	free(line);
-	fclose(fp);
+	if (!ret && r < 0)
+		ret = error("cannot read '%s': %s", path, reader_error(rd));
+	strbuf_release(&buf);
+	reader_close(rd);
 	if (ret < 0)
 		return -1;
 	for (size_t i = 0; i < wl->nbatch; i++) {

@@ -108,3 +108,46 @@ Test(hostile_workload, empty_time_is_an_error)
 		workload_release(&wl);
 	}
 }
+
+/* A line far longer than any row (2 MiB of endpoint name) is refused with its
+ * line number instead of being read whole; the reader never holds more than
+ * its cap of it.  A NUL byte inside a row is refused too (a C string would
+ * silently end at it). */
+Test(hostile_workload, long_line_and_nul_are_errors)
+{
+	static const char head[] = "#poolscope-workload 1\nrequest\t2025-10-20T14:00:00.000Z\t11\t1\tapi\tGET /";
+	static const char tail[] = "\t0.05\t-\t-\t-\t-\tuser\t-\n";
+	size_t big = 2u << 20, n = 0;
+	char *text = malloc(sizeof(head) + big + sizeof(tail));
+	struct workload wl;
+	cr_assert_not_null(text);
+	memcpy(text, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	memset(text + n, 'x', big);
+	n += big;
+	memcpy(text + n, tail, sizeof(tail));
+	workload_init(&wl);
+	cr_assert_eq(read_text(&wl, text), -1, "a 2 MiB line was accepted");
+	cr_assert_eq(wl.nreq, 0);
+	workload_release(&wl);
+
+	/* the same row, short, reads; with a NUL in the endpoint it does not */
+	n = sizeof(head) - 1;
+	memcpy(text + n, tail, sizeof(tail));
+	workload_init(&wl);
+	cr_assert_eq(read_text(&wl, text), 0, "the short row was refused");
+	cr_assert_eq(wl.nreq, 1);
+	workload_release(&wl);
+	{
+		char *path;
+		text[n - 2] = '\0';
+		path = test_write_temp(text, n + sizeof(tail) - 1, ".tsv");
+		cr_assert_not_null(path);
+		workload_init(&wl);
+		cr_assert_eq(workload_read(&wl, path), -1, "a NUL byte was accepted");
+		workload_release(&wl);
+		unlink(path);
+		free(path);
+	}
+	free(text);
+}
