@@ -32,7 +32,7 @@ static json_t *truth_load(const char *side)
 	char rel[128];
 	json_error_t err;
 	json_t *t;
-	snprintf(rel, sizeof(rel), "fixtures/incident/%s/truth.json", side);
+	snprintf(rel, sizeof(rel), "fixtures/incident/%s/truth/truth.json", side);
 	t = json_load_file(test_path(rel), 0, &err);
 	cr_assert_not_null(t, "cannot read %s: %s", rel, err.text);
 	return t;

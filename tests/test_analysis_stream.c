@@ -34,7 +34,7 @@ static size_t inputs_of(char **paths, size_t max, const char *rel)
 	while ((de = readdir(d)) && n < max) {
 		char p[8192];
 		struct stat sb;
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "truth.json") || strstr(de->d_name, ".py") ||
+		if (de->d_name[0] == '.' || strstr(de->d_name, ".py") ||
 		    strstr(de->d_name, ".formats"))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);

@@ -575,7 +575,7 @@ static void check_incident_access(const char *run)
 	json_t *want;
 	size_t counts[600] = { 0 }, gets = 0, posts = 0;
 
-	snprintf(rel, sizeof(rel), "fixtures/incident/%s/truth.json", run);
+	snprintf(rel, sizeof(rel), "fixtures/incident/%s/truth/truth.json", run);
 	truth = json_load_file(test_path(rel), 0, &err);
 	cr_assert_not_null(truth, "%s: %s", rel, err.text);
 	http = json_object_get(truth, "http");
@@ -686,7 +686,7 @@ Test(access_incident, gunicorn_matches_truth)
 {
 	struct run r = { 0 };
 	json_error_t err;
-	json_t *truth = json_load_file(test_path("fixtures/incident/gunicorn/truth.json"), 0, &err);
+	json_t *truth = json_load_file(test_path("fixtures/incident/gunicorn/truth/truth.json"), 0, &err);
 	struct strbuf errlog = STRBUF_INIT, tsv = STRBUF_INIT;
 	size_t partial = 0, handled = 0, n500 = 0, ntruth = 0;
 	int64_t *ours, *theirs, *diff;

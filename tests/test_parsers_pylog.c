@@ -595,7 +595,7 @@ Test(pylog, incident_fixtures_match_truth)
 		int64_t batches;
 
 		snprintf(dir, sizeof(dir), "%s", test_path("fixtures/incident"));
-		snprintf(p, sizeof(p), "%s/%s/truth.json", dir, runs[r]);
+		snprintf(p, sizeof(p), "%s/%s/truth/truth.json", dir, runs[r]);
 		truth = json_load_file(p, 0, &jerr);
 		cr_assert(truth, "%s: %s", p, jerr.text);
 

@@ -42,7 +42,7 @@ static bool load_truth(const char *dir, struct truth *t)
 	char path[4096];
 	json_error_t err;
 	json_t *root, *pool, *set;
-	snprintf(path, sizeof(path), "%s/truth.json", dir);
+	snprintf(path, sizeof(path), "%s/truth/truth.json", dir);
 	root = json_load_file(path, 0, &err);
 	if (!root)
 		return false;
@@ -119,7 +119,7 @@ Test(validation, before_under_its_own_settings)
 	struct wl_transform tr;
 	struct sim_result r;
 	snprintf(dir, sizeof(dir), "%s", test_path("fixtures/incident/before"));
-	cr_assert(load_truth(dir, &t), "fixtures/incident/before/truth.json missing");
+	cr_assert(load_truth(dir, &t), "fixtures/incident/before/truth/truth.json missing");
 	load_workload(dir, &wl);
 	/* the settings come from the logs, as `replay` without --pool does */
 	cr_assert_eq(wl.rec_pool_size, t.size);
