@@ -1,5 +1,7 @@
 #include <string.h>
 #include "cli/cmd_analysis.h"
+#include "analysis/compare.h"
+#include "core/error.h"
 #include "core/numparse.h"
 #include "core/banned.h"
 
@@ -11,6 +13,55 @@ int cli_parse_bucket(const char *arg, int64_t *usec)
 	}
 	if (parse_duration_usec(arg, usec) < 0 || *usec < 1000 || *usec > 7 * 86400 * USEC_PER_SEC)
 		return error("bad duration '%s' (like 60s, 10s, 5m, or auto)", arg);
+	return 0;
+}
+
+int cli_analysis_option(struct analysis_opts *before, struct analysis_opts *after,
+			struct compare_opts *cmp, int opt, const char *arg)
+{
+	int64_t usec;
+	double pct;
+	switch (opt) {
+	case OPT_AN_POOL:
+	case OPT_AN_POOL_BEFORE:
+		return pool_config_parse(&before->pool, arg) < 0 ? -1 : 1;
+	case OPT_AN_POOL_AFTER:
+		if (!after)
+			BUG("--pool-after for a command with one side");
+		return pool_config_parse(&after->pool, arg) < 0 ? -1 : 1;
+	case OPT_AN_BUCKET:
+	case OPT_AN_GAP:
+		if (cli_parse_bucket(arg, &usec) < 0)
+			return -1;
+		if (opt == OPT_AN_BUCKET) {
+			before->bucket_usec = usec;
+			if (after)
+				after->bucket_usec = usec;
+			return 1;
+		}
+		if (!usec)
+			return error("--incident-gap wants a duration, not '%s'", arg);
+		before->incident_gap_usec = usec;
+		if (after)
+			after->incident_gap_usec = usec;
+		return 1;
+	case OPT_AN_WARN:
+		if (parse_double(arg, &pct) < 0 || !(pct > 0 && pct <= 100))
+			return error("--warn-pct wants a percentage from 0 to 100, not '%s'", arg);
+		before->warn_pct = pct;
+		if (after)
+			after->warn_pct = pct;
+		return 1;
+	case OPT_AN_LATENCY:
+		if (!cmp)
+			BUG("--latency-bound without a comparison");
+		if (cli_parse_bucket(arg, &usec) < 0)
+			return -1;
+		if (!usec)
+			return error("--latency-bound wants a duration, not '%s'", arg);
+		cmp->latency_bound_usec = usec;
+		return 1;
+	}
 	return 0;
 }
 

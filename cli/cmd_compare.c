@@ -34,6 +34,7 @@ static const char usage[] =
 	"                       a fixed run logs no TimeoutError to read them from)\n"
 	"  --latency-bound DUR  'API responsive' p95 bound (default 1s)\n"
 	"  --bucket DUR         time-series step (default 60s, or auto)\n"
+	CLI_ANALYSIS_USAGE
 	"  -q, --quiet          do not list unparsed lines on stderr\n"
 	"  -h, --help           show this help\n"
 	CLI_INPUT_USAGE
@@ -47,20 +48,16 @@ static const char usage[] =
 
 enum {
 	OPT_JSON = OPT__CMD_BASE,
-	OPT_POOL_BEFORE,
-	OPT_POOL_AFTER,
-	OPT_LAT,
-	OPT_BUCKET,
 };
 
 int cmd_compare(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "pool-before", required_argument, NULL, OPT_POOL_BEFORE },
-		{ "pool-after", required_argument, NULL, OPT_POOL_AFTER },
-		{ "latency-bound", required_argument, NULL, OPT_LAT },
-		{ "bucket", required_argument, NULL, OPT_BUCKET },
+		{ "pool-before", required_argument, NULL, OPT_AN_POOL_BEFORE },
+		{ "pool-after", required_argument, NULL, OPT_AN_POOL_AFTER },
+		{ "latency-bound", required_argument, NULL, OPT_AN_LATENCY },
+		CLI_ANALYSIS_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		CLI_INPUT_LONGOPTS,
@@ -82,29 +79,14 @@ int cmd_compare(int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
 		int r = cli_input_option(&popts, c, optarg);
+		if (!r)
+			r = cli_analysis_option(&ob, &oa, &copts, c, optarg);
 		if (r < 0)
 			goto usage_err;
 		if (r > 0)
 			continue;
 		switch (c) {
 		case OPT_JSON: json = true; break;
-		case OPT_POOL_BEFORE:
-			if (pool_config_parse(&ob.pool, optarg) < 0)
-				goto usage_err;
-			break;
-		case OPT_POOL_AFTER:
-			if (pool_config_parse(&oa.pool, optarg) < 0)
-				goto usage_err;
-			break;
-		case OPT_LAT:
-			if (cli_parse_bucket(optarg, &copts.latency_bound_usec) < 0 ||
-			    !copts.latency_bound_usec)
-				goto usage_err;
-			break;
-		case OPT_BUCKET:
-			if (cli_parse_bucket(optarg, &ob.bucket_usec) < 0)
-				goto usage_err;
-			break;
 		case 'q': popts.quiet = true; break;
 		case 'h':
 			cli_input_release(&popts);
@@ -116,13 +98,6 @@ int cmd_compare(int argc, char **argv)
 	if (argc - optind != 2) {
 		cli_input_release(&popts);
 		return cli_usage(usage, false, "want two inputs, BEFORE and AFTER (files or folders)");
-	}
-	{
-		/* the after side shares every option but --pool */
-		struct pool_config p = oa.pool;
-		bool given = p.from != NULL;
-		oa = ob;
-		oa.pool = given ? p : (struct pool_config)POOL_CONFIG_INIT;
 	}
 	rb = cli_side_load(&before, "before", argv + optind, 1, &popts, &ob);
 	ra = rb < 0 ? -1 : cli_side_load(&after, "after", argv + optind + 1, 1, &popts, &oa);

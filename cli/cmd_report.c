@@ -38,6 +38,7 @@ static const char usage[] =
 	"  --pool-after S/O/T   pool settings after (default: from the logs)\n"
 	"  --bucket DUR         time-series step of the charts (default auto: about\n"
 	"                       120 steps over the run)\n"
+	CLI_ANALYSIS_USAGE
 	"  --latency-bound DUR  'API responsive' p95 bound (default 1s)\n"
 	"  --gnuplot PATH       gnuplot executable (default: gnuplot in PATH)\n"
 	"  --no-render          write data and scripts only\n"
@@ -56,11 +57,6 @@ static const char usage[] =
 enum {
 	OPT_COMPARE = OPT__CMD_BASE,
 	OPT_SINGLE,
-	OPT_POOL,
-	OPT_POOL_BEFORE,
-	OPT_POOL_AFTER,
-	OPT_BUCKET,
-	OPT_LAT,
 	OPT_GNUPLOT,
 	OPT_NO_RENDER,
 };
@@ -77,11 +73,11 @@ int cmd_report(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "compare", no_argument, NULL, OPT_COMPARE },
 		{ "single", no_argument, NULL, OPT_SINGLE },
-		{ "pool", required_argument, NULL, OPT_POOL },
-		{ "pool-before", required_argument, NULL, OPT_POOL_BEFORE },
-		{ "pool-after", required_argument, NULL, OPT_POOL_AFTER },
-		{ "bucket", required_argument, NULL, OPT_BUCKET },
-		{ "latency-bound", required_argument, NULL, OPT_LAT },
+		{ "pool", required_argument, NULL, OPT_AN_POOL },
+		{ "pool-before", required_argument, NULL, OPT_AN_POOL_BEFORE },
+		{ "pool-after", required_argument, NULL, OPT_AN_POOL_AFTER },
+		{ "latency-bound", required_argument, NULL, OPT_AN_LATENCY },
+		CLI_ANALYSIS_LONGOPTS,
 		{ "gnuplot", required_argument, NULL, OPT_GNUPLOT },
 		{ "no-render", no_argument, NULL, OPT_NO_RENDER },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -110,6 +106,8 @@ int cmd_report(int argc, char **argv)
 	/* no "+": options may follow the inputs (report A B -o DIR) */
 	while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
 		int r = cli_input_option(&popts, c, optarg);
+		if (!r)
+			r = cli_analysis_option(&ob, &oa, &copts, c, optarg);
 		if (r < 0)
 			goto usage_err;
 		if (r > 0)
@@ -118,24 +116,6 @@ int cmd_report(int argc, char **argv)
 		case 'o': ropts.outdir = optarg; break;
 		case OPT_COMPARE: mode = 2; break;
 		case OPT_SINGLE: mode = 1; break;
-		case OPT_POOL:
-		case OPT_POOL_BEFORE:
-			if (pool_config_parse(&ob.pool, optarg) < 0)
-				goto usage_err;
-			break;
-		case OPT_POOL_AFTER:
-			if (pool_config_parse(&oa.pool, optarg) < 0)
-				goto usage_err;
-			break;
-		case OPT_BUCKET:
-			if (cli_parse_bucket(optarg, &ob.bucket_usec) < 0)
-				goto usage_err;
-			oa.bucket_usec = ob.bucket_usec;
-			break;
-		case OPT_LAT:
-			if (cli_parse_bucket(optarg, &copts.latency_bound_usec) < 0 || !copts.latency_bound_usec)
-				goto usage_err;
-			break;
 		case OPT_GNUPLOT: ropts.gnuplot = optarg; break;
 		case OPT_NO_RENDER: ropts.render = false; break;
 		case 'q': popts.quiet = true; break;
