@@ -414,6 +414,25 @@ static bool header_match(const char *s, size_t len, const struct hdr_time *ht, u
 	return false;
 }
 
+/*
+ * What of the hint header_match() uses on s: the hint only moves one
+ * layout to the front of the table order, so two hints give the same
+ * answer when they give the same order.  That is the table order itself
+ * (0 here) when the hint is none, of another lead class than s, or the
+ * lead class's first matcher (LY_DASH_NONAME shares m_dash, the first of
+ * '0'); otherwise the hint.  The pylog header cache compares these.
+ */
+static uint8_t match_order(uint8_t hint, const char *s, size_t len)
+{
+	char lc;
+	if (!hint || !len || !(lc = lead_class(s[0])) || layouts[hint].lead != lc)
+		return 0;
+	for (int l = 1; l < LY__COUNT; l++)
+		if (layouts[l].lead == lc)
+			return layouts[l].match == layouts[hint].match ? 0 : hint;
+	return hint;
+}
+
 size_t pylog_message_offset(const char *s, size_t len)
 {
 	static const struct hdr_time no_tz = { NULL, NULL };
@@ -483,19 +502,19 @@ struct pylog {
 	/* header cache: continues() matched line `cache_line` */
 	uint64_t cache_line;
 	bool cache_valid, cache_is_hdr;
-	uint8_t cache_hint;  /* the hint header_match() was given for it */
+	uint8_t cache_order; /* match_order() of the hint it was matched with */
 	struct hdr cache;
 	/*
 	 * The entry before it.  The driver asks continues() about the line
 	 * after a record before it hands parse() the record, so by then the
 	 * cache above holds the next record's first line and the header of
 	 * this one would be matched a second time.  This slot keeps it; it is
-	 * used only when make_view() would pass header_match() the same hint,
-	 * so what it gives is what matching again would.
+	 * used only when make_view()'s hint gives the same match_order(), so
+	 * what it gives is what matching again would.
 	 */
 	uint64_t prev_line;
 	bool prev_valid, prev_is_hdr;
-	uint8_t prev_hint;
+	uint8_t prev_order;
 	struct hdr prev;
 	uint64_t cur_line; /* record being collected, and whether it starts with a header */
 	bool cur_known, cur_is_hdr;
@@ -594,7 +613,7 @@ static void remember_prev(struct pylog *st)
 	st->prev_line = st->cache_line;
 	st->prev_valid = st->cache_valid;
 	st->prev_is_hdr = st->cache_is_hdr;
-	st->prev_hint = st->cache_hint;
+	st->prev_order = st->cache_order;
 }
 
 /*
@@ -621,7 +640,7 @@ static bool pylog_continues(void *state, const struct record *rec, const struct 
 		st->cache = h;
 		st->cache_line = ln->no;
 		st->cache_valid = st->cache_is_hdr = true;
-		st->cache_hint = hint;
+		st->cache_order = match_order(hint, ln->s, ln->len);
 		st->cur_line = ln->no;
 		st->cur_is_hdr = true;
 		return false;
@@ -632,7 +651,7 @@ static bool pylog_continues(void *state, const struct record *rec, const struct 
 	st->cache_line = ln->no;
 	st->cache_valid = true;
 	st->cache_is_hdr = false;
-	st->cache_hint = hint;
+	st->cache_order = match_order(hint, ln->s, ln->len);
 	st->cur_line = ln->no;
 	st->cur_is_hdr = false;
 	return false;
@@ -1297,7 +1316,7 @@ static void make_view(struct pylog *st, const struct record *rec, const struct h
 		if (st->cache_is_hdr)
 			v->h = st->cache;
 	} else if (st && st->prev_valid && st->prev_line == rec->line &&
-		   st->prev_hint == st->last_layout) {
+		   st->prev_order == match_order(st->last_layout, rec->s, rec->len)) {
 		/* as header_match() below would give, layout update included */
 		if (st->prev_is_hdr) {
 			v->h = st->prev;

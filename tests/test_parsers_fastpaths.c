@@ -88,6 +88,58 @@ Test(fastpaths, pylog_header_cache_keeps_each_records_header)
 }
 
 /*
+ * Lines two layouts read differently ("ts LEVEL [name] msg" is the generic
+ * layout's [name] and also the echo layout's name "[name]", which is no
+ * pool logger), so the answer depends on header_match()'s hint.  The
+ * header cache may reuse a match only under the same order of layouts.
+ */
+Test(fastpaths, pylog_header_cache_respects_the_hint)
+{
+	static const char in[] =
+		"2025-10-20 14:04:00,001 DEBUG sqlalchemy.pool.impl.QueuePool Connection <c at 0x1> checked out from pool\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n"
+		"2025-10-20 14:04:00,003 [77] DEBUG sqlalchemy.pool.impl.QueuePool: Connection <c at 0x3> checked out from pool\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n"
+		"2025-10-20 14:04:00,001 DEBUG sqlalchemy.pool.impl.QueuePool Connection <c at 0x1> checked out from pool\n"
+		"INFO:     127.0.0.1:1 - \"GET /x HTTP/1.1\" 200 OK\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n"
+		"2025-10-20 14:04:00,004 - sqlalchemy.pool.impl.QueuePool - DEBUG - Connection <c at 0x4> checked out from pool\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n"
+		"2025-10-20 14:04:00,001 DEBUG sqlalchemy.pool.impl.QueuePool Connection <c at 0x1> checked out from pool\n"
+		"2025-10-20 14:04:00,001 DEBUG sqlalchemy.pool.impl.QueuePool Connection <c at 0x1> checked out from pool\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n"
+		"2025-10-20 14:04:00,003 [77] DEBUG sqlalchemy.pool.impl.QueuePool: Connection <c at 0x3> checked out from pool\n"
+		"2025-10-20 14:04:00,003 [77] DEBUG sqlalchemy.pool.impl.QueuePool: Connection <c at 0x3> checked out from pool\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n"
+		"INFO:     127.0.0.1:1 - \"GET /x HTTP/1.1\" 200 OK\n"
+		"2025-10-20 14:04:00,001 DEBUG sqlalchemy.pool.impl.QueuePool Connection <c at 0x1> checked out from pool\n"
+		"2025-10-20 14:04:00,002 DEBUG [sqlalchemy.pool.impl.QueuePool] Connection <c at 0x2> checked out from pool\n";
+	static const char want[] =
+		"{\"ts\":\"2025-10-20T14:04:00.001Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":1,\"conn\":\"0x1\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.002Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":3,\"conn\":\"0x2\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.003Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":4,\"pid\":77,\"conn\":\"0x3\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.001Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":6,\"conn\":\"0x1\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.001Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":7,\"path\":\"/x\",\"method\":\"GET\",\"status\":200,\"ts_inferred\":true}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.002Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":8,\"conn\":\"0x2\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.004Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":9,\"conn\":\"0x4\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.001Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":11,\"conn\":\"0x1\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.001Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":12,\"conn\":\"0x1\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.002Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":13,\"conn\":\"0x2\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.003Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":14,\"pid\":77,\"conn\":\"0x3\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.003Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":15,\"pid\":77,\"conn\":\"0x3\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.002Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":16,\"conn\":\"0x2\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.002Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":17,\"path\":\"/x\",\"method\":\"GET\",\"status\":200,\"ts_inferred\":true}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.001Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":18,\"conn\":\"0x1\"}\n"
+		"{\"ts\":\"2025-10-20T14:04:00.002Z\",\"kind\":\"pool_checkout\",\"src\":\"t\",\"line\":19,\"conn\":\"0x2\"}\n";
+	const char *texts[] = { in };
+	struct strbuf out = STRBUF_INIT;
+	run_inputs(texts, 1, "pylog", NULL, &out);
+	cr_assert_str_eq(out.buf, want);
+	strbuf_release(&out);
+}
+
+/*
  * Two inputs in one run: the second starts in the minute the first ended
  * in, in another shape (CLF) and with an offset; then a zoneless time read
  * in --tz across the autumn DST change.  Every time must be its own.
