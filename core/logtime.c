@@ -50,10 +50,15 @@ log_usec logtime_from_civil(int64_t y, unsigned mo, unsigned d, unsigned h, unsi
 	return ((days * 86400 + h * 3600 + mi * 60 + s) * USEC_PER_SEC) + usec;
 }
 
+/* "00" .. "99": two digits per copy instead of a division and a modulo */
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 static void put2(char *p, unsigned v)
 {
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
+	memcpy(p, digit_pairs + 2 * v, 2);
 }
 
 /* Hand-formatted (no snprintf): `parse` formats one of these per event. */
@@ -66,12 +71,20 @@ void logtime_format_iso(log_usec t, char out[32])
 		memcpy(out, "null", 5);
 		return;
 	}
-	/* floor division so that times before 1970 format correctly */
-	ms = t >= 0 ? t / 1000 : -((-t + 999) / 1000);
-	secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-	ms -= secs * 1000;
-	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	rem = (unsigned)(secs - days * 86400);
+	if (t >= 0) {
+		/* every log time: plain division (one per unit) */
+		secs = t / USEC_PER_SEC;
+		ms = t % USEC_PER_SEC / 1000;
+		days = secs / 86400;
+		rem = (unsigned)(secs % 86400);
+	} else {
+		/* floor division so that times before 1970 format correctly */
+		ms = -((-t + 999) / 1000);
+		secs = -((-ms + 999) / 1000);
+		ms -= secs * 1000;
+		days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+		rem = (unsigned)(secs - days * 86400);
+	}
 	civil_from_days(days, &y, &m, &d);
 	if (y < 0 || y > 9999) {
 		snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m, d,

@@ -209,3 +209,45 @@ Test(timecache, json_word_scan_escapes_what_the_byte_loop_does)
 		cr_assert(!memcmp(out, want, n));
 	}
 }
+
+/* floor(a / b) for b > 0 */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* logtime_format_iso() written the slow, obvious way */
+static void iso_ref(log_usec t, char out[40])
+{
+	int64_t ms = floor_div(t, 1000), secs = floor_div(ms, 1000), days = floor_div(secs, 86400);
+	int64_t y;
+	unsigned m, d, rem = (unsigned)(secs - days * 86400);
+	civil_from_days(days, &y, &m, &d);
+	snprintf(out, 40, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m, d, rem / 3600,
+		 rem / 60 % 60, rem % 60, (unsigned)(ms - secs * 1000));
+}
+
+Test(timecache, iso_format_same_as_obvious_code)
+{
+	static const log_usec fixed[] = {
+		0, 1, 999, 1000, 999999, 1000000, 86399999999, 86400000000, -1, -999, -1000, -1001,
+		-86400000000, -86400000001, INT64_C(253402300799999999), /* 9999-12-31T23:59:59.999999 */
+		INT64_C(-2208988800000000),                            /* 1900-01-01 */
+		INT64_C(1761000000123456),
+	};
+	uint64_t seed = 0x1234567;
+	char a[32], b[40];
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		logtime_format_iso(fixed[i], a);
+		iso_ref(fixed[i], b);
+		cr_assert_str_eq(a, b, "t=%lld", (long long)fixed[i]);
+	}
+	for (int i = 0; i < 300000; i++) {
+		/* 1900 .. 9999, both sides of 1970 */
+		log_usec t = (log_usec)(next_rand(&seed) % UINT64_C(255611289600000000)) -
+			     INT64_C(2208988800000000);
+		logtime_format_iso(t, a);
+		iso_ref(t, b);
+		cr_assert_str_eq(a, b, "t=%lld", (long long)t);
+	}
+}
