@@ -187,32 +187,37 @@ const char *pg_summary(struct parse_ctx *ctx, const char *s, size_t len, size_t 
 	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
 	while (i < len) {
-		char c;
+		size_t stop = len;
 		/* o <= i (blanks only shrink), so o + 8 <= len: within out */
-		while (!space && i + 8 <= len && o + 8 <= max && plain8(s + i)) {
-			memcpy(out + o, s + i, 8);
-			o += 8;
-			i += 8;
+		if (!space && i + 8 <= len && o + 8 <= max) {
+			if (plain8(s + i)) {
+				memcpy(out + o, s + i, 8);
+				o += 8;
+				i += 8;
+				continue;
+			}
+			/* these 8 bytes one by one, then the word test again:
+			 * retrying it at every byte cost more than the byte loop */
+			stop = i + 8;
 		}
-		if (i >= len)
-			break;
-		c = s[i];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			space = true;
-			i++;
-			continue;
-		}
-		if (space) {
+		for (; i < stop; i++) {
+			char c = s[i];
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+				space = true;
+				continue;
+			}
+			if (space) {
+				if (o + 1 > max)
+					goto cut;
+				out[o++] = ' ';
+				space = false;
+			}
 			if (o + 1 > max)
-				break;
-			out[o++] = ' ';
-			space = false;
+				goto cut;
+			out[o++] = c;
 		}
-		if (o + 1 > max)
-			break;
-		out[o++] = c;
-		i++;
 	}
+cut:
 	if (i < len) {
 		/* cut: do not leave half a UTF-8 character behind */
 		while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
