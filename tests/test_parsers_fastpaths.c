@@ -140,6 +140,37 @@ Test(fastpaths, pylog_header_cache_respects_the_hint)
 }
 
 /*
+ * Access tails: a value is read only if its rank could win, whatever the
+ * order of the keys; the time's '[' is the last one before the request,
+ * also when another sits where a CLF time's would.
+ */
+Test(fastpaths, access_tail_ranks_and_time_bracket)
+{
+	static const char in[] =
+		"127.0.0.1 - - [26/Nov/2026:14:40:00 +0000] \"GET /a HTTP/1.1\" 200 353 \"-\" \"curl/7.88.1\" D=91236 T=0 L=0.091236 M=91\n"
+		"127.0.0.1 - - [26/Nov/2026:14:40:00 +0000] \"GET /b HTTP/1.1\" 200 353 \"-\" \"curl/7.88.1\" T=3 M=3500 L=3.500123 D=3500124\n"
+		"127.0.0.1 - - [26/Nov/2026:14:40:01 +0000] \"GET /c HTTP/1.1\" 200 353 \"-\" \"curl/7.88.1\" D=- L=0.5 M=7\n"
+		"127.0.0.1 - - [26/Nov/2026:14:40:01 +0000] \"GET /d HTTP/1.1\" 200 353 \"-\" \"curl/7.88.1\" M=12 T=1\n"
+		"127.0.0.1 - - [26/Nov/2026:14:40:02 +0000] \"GET /e HTTP/1.1\" 200 353 \"-\" \"curl/7.88.1\" rt=0.250 request_time=0.300\n"
+		"127.0.0.1 - - [26/Nov/2026:14:40:02.5 +0000] \"GET /f HTTP/1.1\" 200 353 \"-\" \"c\" T=9 D=x L=0.7\n"
+		"[pid 7] 127.0.0.1 - - [a[26/Nov/2026:14:40:03 +0000] \"GET /g HTTP/1.1\" 200 353 \"-\" \"c\" 0.042\n"
+		"127.0.0.1 - - [aaaaa [2026-11-26 14:40:03] \"GET /h HTTP/1.1\" 200 5 \"-\" \"c\" D=5\n";
+	static const char want[] =
+		"{\"ts\":\"2026-11-26T14:40:00.408Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":1,\"path\":\"/a\",\"method\":\"GET\",\"status\":200,\"bytes\":353,\"duration\":0.091236}\n"
+		"{\"ts\":\"2026-11-26T14:39:56.999Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":2,\"path\":\"/b\",\"method\":\"GET\",\"status\":200,\"bytes\":353,\"duration\":3.500124}\n"
+		"{\"ts\":\"2026-11-26T14:40:01.000Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":3,\"path\":\"/c\",\"method\":\"GET\",\"status\":200,\"bytes\":353,\"duration\":0.5}\n"
+		"{\"ts\":\"2026-11-26T14:40:01.488Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":4,\"path\":\"/d\",\"method\":\"GET\",\"status\":200,\"bytes\":353,\"duration\":0.012}\n"
+		"{\"ts\":\"2026-11-26T14:40:02.250Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":5,\"path\":\"/e\",\"method\":\"GET\",\"status\":200,\"bytes\":353,\"duration\":0.25}\n"
+		"{\"ts\":\"2026-11-26T14:40:01.800Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":6,\"path\":\"/f\",\"method\":\"GET\",\"status\":200,\"bytes\":353,\"duration\":0.7}\n"
+		"{\"ts\":\"2026-11-26T14:40:03.499Z\",\"kind\":\"http_request\",\"src\":\"t\",\"line\":8,\"path\":\"/h\",\"method\":\"GET\",\"status\":200,\"bytes\":5,\"duration\":0.000005}\n";
+	const char *texts[] = { in };
+	struct strbuf out = STRBUF_INIT;
+	run_inputs(texts, 1, "gunicorn-access", NULL, &out);
+	cr_assert_str_eq(out.buf, want);
+	strbuf_release(&out);
+}
+
+/*
  * Two inputs in one run: the second starts in the minute the first ended
  * in, in another shape (CLF) and with an offset; then a zoneless time read
  * in --tz across the autumn DST change.  Every time must be its own.
