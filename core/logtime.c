@@ -327,6 +327,12 @@ static int all_digits(const char *s, size_t n)
 	return 1;
 }
 
+/* The first byte of every zone logtime_parse_zone() reads. */
+static bool zone_lead(char c)
+{
+	return c == 'Z' || c == 'U' || c == 'G' || c == '+' || c == '-';
+}
+
 static const char *const month_abbr[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
@@ -458,12 +464,15 @@ size_t logtime_parse_cached(struct logtime_cache *c, const char *s, size_t len,
 		return 0;
 	i += 3;
 	i += parse_fraction(s + i, len - i, &usec);
-	/* optional zone, directly ("Z", "+00:00") or after one space ("UTC", "+0000") */
-	zl = logtime_parse_zone(s + i, len - i, &off);
+	/* optional zone, directly ("Z", "+00:00") or after one space ("UTC",
+	 * "+0000"); logtime_parse_zone() takes nothing that does not start
+	 * with one of zone_lead()'s bytes, so most zoneless lines (" - name")
+	 * skip both calls */
+	zl = i < len && zone_lead(s[i]) ? logtime_parse_zone(s + i, len - i, &off) : 0;
 	if (zl) {
 		i += zl;
 		zone = true;
-	} else if (i + 1 < len && s[i] == ' ') {
+	} else if (i + 1 < len && s[i] == ' ' && zone_lead(s[i + 1])) {
 		zl = logtime_parse_zone(s + i + 1, len - i - 1, &off);
 		/* a bare "+N" after a space must look like a zone, not a number */
 		if (zl >= 3) {
