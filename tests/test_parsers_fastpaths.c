@@ -171,6 +171,33 @@ Test(fastpaths, access_tail_ranks_and_time_bracket)
 }
 
 /*
+ * pg-json records whose bytes are all plain skip the per-byte checks of the
+ * strict scanner; a control byte inside a string must still reject the
+ * record (jansson refuses it too), junk after the closing brace must not.
+ */
+Test(fastpaths, pgjson_plain_record_check)
+{
+	static const char in[] =
+		"{\"timestamp\":\"2026-11-26 14:40:00.028 UTC\",\"user\":\"app\",\"dbname\":\"app\",\"pid\":7217,\"error_severity\":\"LOG\",\"message\":\"duration: 2.5 ms  statement: SELECT 1\"}\n"
+		"{\"timestamp\":\"2026-11-26 14:40:01.028 UTC\",\"pid\":7,\"error_severity\":\"LOG\",\"message\":\"duration: 3.5 ms  statement: SELECT\0112\"}\n"
+		"{\"timestamp\":\"2026-11-26 14:40:02.028 UTC\",\"pid\":8,\"error_severity\":\"LOG\",\"message\":\"duration: 4.5 ms  statement: SELECT 3\"}\001\377junk\n"
+		"{\"timestamp\":\"2026-11-26 14:40:03.028 UTC\",\"pid\":9,\"error_severity\":\"LOG\",\"message\":\"duration: 5.5 ms  statement: SELECT \\\"x\\\" \303\251\"}\n"
+		"{\"timestamp\":\"2026-11-26 14:40:04.028 UTC\",\"pid\":10,\"error_severity\":\"LOG\",\"message\":\"duration: 6.5 ms  statement: SELECT \177\"}\n"
+		"{\"timestamp\":\"2026-11-26 14:40:05.028 UTC\",\"pid\":11,\"error_severity\":\"LOG\",\"message\":\"duration: 7.5 ms  statement: SELECT 4\",\"error_severity\":\"ERROR\"}\n";
+	static const char want[] =
+		"{\"ts\":\"2026-11-26T14:40:00.028Z\",\"kind\":\"pg_slow_statement\",\"src\":\"t\",\"line\":1,\"pid\":7217,\"statement\":\"SELECT 1\",\"user\":\"app\",\"duration\":0.0025}\n"
+		"{\"ts\":\"2026-11-26T14:40:02.028Z\",\"kind\":\"pg_slow_statement\",\"src\":\"t\",\"line\":3,\"pid\":8,\"statement\":\"SELECT 3\",\"duration\":0.0045}\n"
+		"{\"ts\":\"2026-11-26T14:40:03.028Z\",\"kind\":\"pg_slow_statement\",\"src\":\"t\",\"line\":4,\"pid\":9,\"statement\":\"SELECT \\\"x\\\" \303\251\",\"duration\":0.0055}\n"
+		"{\"ts\":\"2026-11-26T14:40:04.028Z\",\"kind\":\"pg_slow_statement\",\"src\":\"t\",\"line\":5,\"pid\":10,\"statement\":\"SELECT \\u007f\",\"duration\":0.0065}\n"
+		"{\"ts\":\"2026-11-26T14:40:05.028Z\",\"kind\":\"pg_error\",\"src\":\"t\",\"line\":6,\"pid\":11,\"message\":\"duration: 7.5 ms statement: SELECT 4\",\"severity\":\"ERROR\"}\n";
+	const char *texts[] = { in };
+	struct strbuf out = STRBUF_INIT;
+	run_inputs(texts, 1, "pg-json", NULL, &out);
+	cr_assert_str_eq(out.buf, want);
+	strbuf_release(&out);
+}
+
+/*
  * Two inputs in one run: the second starts in the minute the first ended
  * in, in another shape (CLF) and with an offset; then a zoneless time read
  * in --tz across the autumn DST change.  Every time must be its own.
