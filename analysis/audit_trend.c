@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "analysis/chart.h"
+#include "core/atomicfile.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/logtime.h"
@@ -156,36 +157,11 @@ void audit_trend_write_table(const struct audit_trend *t, bool md, struct strbuf
 
 static int write_file(const char *dir, const char *name, const struct strbuf *sb)
 {
-	struct strbuf path = STRBUF_INIT, tmp = STRBUF_INIT;
-	int fd, ret = 0;
-	size_t off = 0;
-
+	struct strbuf path = STRBUF_INIT;
+	int ret;
 	strbuf_addf(&path, "%s/%s", dir, name);
-	strbuf_addf(&tmp, "%s.tmp.%ld", path.buf, (long)getpid());
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
-		goto out;
-	}
-	while (off < sb->len) {
-		ssize_t n = write(fd, sb->buf + off, sb->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = error("cannot write '%s': %s", path.buf, strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 && !ret)
-		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
-	if (!ret && rename(tmp.buf, path.buf) < 0)
-		ret = error("cannot rename '%s' to '%s': %s", tmp.buf, path.buf, strerror(errno));
-	if (ret)
-		unlink(tmp.buf);
-out:
+	ret = file_write_atomic(path.buf, sb->buf, sb->len);
 	strbuf_release(&path);
-	strbuf_release(&tmp);
 	return ret;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "core/atomicfile.h"
 #include "core/error.h"
 #include "core/strbuf.h"
 #include "core/banned.h"
@@ -398,7 +399,7 @@ int sweep_write_heatmap(const struct sweep_result *r, const char *dir)
 	struct strbuf path = STRBUF_INIT, dat = STRBUF_INIT, gp = STRBUF_INIT;
 	int32_t last_size = INT32_MIN, smin = INT32_MAX, smax = INT32_MIN, omin = INT32_MAX,
 		omax = INT32_MIN;
-	FILE *fp;
+	uint64_t tmax = 0;
 	int ret = 0;
 
 	strbuf_addf(&dat, "# poolscope sweep: predicted timeouts over pool_size x max_overflow\n"
@@ -418,6 +419,7 @@ int sweep_write_heatmap(const struct sweep_result *r, const char *dir)
 		if (p->pool_size > smax) smax = p->pool_size;
 		if (p->max_overflow < omin) omin = p->max_overflow;
 		if (p->max_overflow > omax) omax = p->max_overflow;
+		if (p->timeouts > tmax) tmax = p->timeouts;
 	}
 	/* the same convention as analysis/chart.c: `term` picks PNG or SVG */
 	strbuf_addf(&gp,
@@ -435,29 +437,20 @@ int sweep_write_heatmap(const struct sweep_result *r, const char *dir)
 		    "set xlabel 'pool_size' noenhanced\nset ylabel 'max_overflow' noenhanced\n"
 		    "set cblabel 'timeouts'\nset view map\n"
 		    "set palette defined (0 '#f7fbff', 1 '#fdae6b', 2 '#d94801', 3 '#7f2704')\n"
+		    /* a fixed colour range: with no timeouts anywhere gnuplot would
+		     * warn about an empty one and pick [-1:1] */
+		    "set cbrange [0:%llu]\n"
 		    "set xrange [%g:%g]\nset yrange [%g:%g]\nset tics out\n"
 		    "plot 'sweep-timeouts.dat' using 1:2:3 with image notitle\n",
 		    (double)r->map_timeout_usec / 1e6, r->map_batch_size ? ", re-cut batches" : "",
-		    smin - 0.5, smax + 0.5, omin - 0.5, omax + 0.5);
+		    (unsigned long long)(tmax ? tmax : 1), smin - 0.5, smax + 0.5, omin - 0.5, omax + 0.5);
+	/* each file complete or absent (a Ctrl-C or a full disk mid-write) */
 	strbuf_addf(&path, "%s/sweep-timeouts.dat", dir);
-	if (!(fp = fopen(path.buf, "w"))) {
-		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+	if ((ret = file_write_atomic(path.buf, dat.buf, dat.len)) < 0)
 		goto out;
-	}
-	fwrite(dat.buf, 1, dat.len, fp);
-	if (fclose(fp)) {
-		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
-		goto out;
-	}
 	strbuf_reset(&path);
 	strbuf_addf(&path, "%s/sweep-timeouts.gp", dir);
-	if (!(fp = fopen(path.buf, "w"))) {
-		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
-		goto out;
-	}
-	fwrite(gp.buf, 1, gp.len, fp);
-	if (fclose(fp))
-		ret = error("cannot write '%s': %s", path.buf, strerror(errno));
+	ret = file_write_atomic(path.buf, gp.buf, gp.len);
 out:
 	strbuf_release(&path);
 	strbuf_release(&dat);

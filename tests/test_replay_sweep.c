@@ -130,11 +130,27 @@ Test(sweep, heatmap_files)
 	snprintf(path, sizeof(path), "%s/sweep-timeouts.gp", dir);
 	cr_assert_eq(test_read_file(path, &gp), 0);
 	unlink(path);
-	rmdir(dir);
+	/* nothing else left behind: no temp names */
+	cr_assert_eq(rmdir(dir), 0, "%s holds more than the two files", dir);
 	for (const char *p = dat.buf; *p; p++)
 		if (*p == '\n' && p[1] >= '0' && p[1] <= '9')
 			rows++;
 	cr_assert_eq(rows, 16);
+	{
+		/* the colour range is the slice's own: 0 to its most timeouts
+		 * (at least 1, or gnuplot warns of an empty range) */
+		uint64_t tmax = 0;
+		char want[64];
+		for (size_t i = 0; i < res.npoints; i++)
+			if (res.points[i].timeout_usec == res.map_timeout_usec &&
+			    res.points[i].batch_size == res.map_batch_size &&
+			    res.points[i].timeouts > tmax)
+				tmax = res.points[i].timeouts;
+		snprintf(want, sizeof(want), "set cbrange [0:%llu]\n",
+			 (unsigned long long)(tmax ? tmax : 1));
+		cr_assert(strstr(gp.buf, want), "no '%s' in the script", want);
+		cr_assert_gt(tmax, 0, "the small workload should time out at size 1");
+	}
 	cr_assert(strstr(gp.buf, "'sweep-timeouts.png'"));
 	cr_assert(strstr(gp.buf, "'sweep-timeouts.svg'"));
 	cr_assert(strstr(gp.buf, "with image"));
