@@ -23,22 +23,20 @@ static const char usage[] =
 	"All inputs are merged into one timeline.  See docs/analysis.md for the method.\n"
 	"\n"
 	"Options:\n"
-	"  --json             print the analysis as one JSON object (the stable\n"
-	"                     interface of DESIGN.md) instead of the review\n"
-	"  --pool S/O/T       pool_size/max_overflow/timeout in seconds in force,\n"
-	"                     e.g. 10/20/30; overrides what the logs say (default:\n"
-	"                     read from TimeoutError messages, else pool-stat lines)\n"
-	"  --bucket DUR       time-series step: 60s (default), 10s, 5m, ... or auto\n"
-	"                     (about 120 steps over the span)\n"
-	"  --incident-gap DUR bad steps closer than this form one incident (default 2m)\n"
-	"  --warn-pct N       pool usage above N %% of size+overflow is 'warning'\n"
-	"                     (default 80, the incident's dashboard rule)\n"
-	"  --holds-tsv FILE   also write every reconstructed hold (start, end,\n"
-	"                     duration, connection, origin, evidence, file:line) to\n"
-	"                     FILE as tab-separated values\n"
-	"  -o, --output FILE  write to FILE (atomically) instead of standard output\n"
-	"  -q, --quiet        do not list unparsed lines on stderr\n"
-	"  -h, --help         show this help\n"
+	"  --json               print the analysis as one JSON object (the stable\n"
+	"                       interface of DESIGN.md) instead of the review\n"
+	"  --pool S/O/T         pool_size/max_overflow/timeout in seconds in force,\n"
+	"                       e.g. 10/20/30; overrides what the logs say (default:\n"
+	"                       read from TimeoutError messages, else pool-stat lines)\n"
+	"  --bucket DUR         time-series step: 60s (default), 10s, 5m, ... or auto\n"
+	"                       (about 120 steps over the span)\n"
+	CLI_ANALYSIS_USAGE
+	"  --holds-tsv FILE     also write every reconstructed hold (start, end,\n"
+	"                       duration, connection, origin, evidence, file:line) to\n"
+	"                       FILE as tab-separated values\n"
+	"  -o, --output FILE    write to FILE (atomically) instead of standard output\n"
+	"  -q, --quiet          do not list unparsed lines on stderr\n"
+	"  -h, --help           show this help\n"
 	CLI_INPUT_USAGE
 	"\n"
 	"Exit status: 0 the review was written (whatever it found); 2 an input could\n"
@@ -50,10 +48,6 @@ static const char usage[] =
 
 enum {
 	OPT_JSON = OPT__CMD_BASE,
-	OPT_POOL,
-	OPT_BUCKET,
-	OPT_GAP,
-	OPT_WARN,
 	OPT_HOLDS_TSV,
 };
 
@@ -61,10 +55,8 @@ int cmd_analyze(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "pool", required_argument, NULL, OPT_POOL },
-		{ "bucket", required_argument, NULL, OPT_BUCKET },
-		{ "incident-gap", required_argument, NULL, OPT_GAP },
-		{ "warn-pct", required_argument, NULL, OPT_WARN },
+		{ "pool", required_argument, NULL, OPT_AN_POOL },
+		CLI_ANALYSIS_LONGOPTS,
 		{ "holds-tsv", required_argument, NULL, OPT_HOLDS_TSV },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -82,38 +74,20 @@ int cmd_analyze(int argc, char **argv)
 	const char *output = NULL, *holds_tsv = NULL;
 	bool json = false;
 	int c, nread, ret = EXIT_OK;
-	double pct;
 
 	parse_opts_init(&popts);
 	analysis_opts_init(&aopts);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+o:qh", longopts, NULL)) != -1) {
 		int r = cli_input_option(&popts, c, optarg);
+		if (!r)
+			r = cli_analysis_option(&aopts, NULL, NULL, c, optarg);
 		if (r < 0)
 			goto usage_err;
 		if (r > 0)
 			continue;
 		switch (c) {
 		case OPT_JSON: json = true; break;
-		case OPT_POOL:
-			if (pool_config_parse(&aopts.pool, optarg) < 0)
-				goto usage_err;
-			break;
-		case OPT_BUCKET:
-			if (cli_parse_bucket(optarg, &aopts.bucket_usec) < 0)
-				goto usage_err;
-			break;
-		case OPT_GAP:
-			if (cli_parse_bucket(optarg, &aopts.incident_gap_usec) < 0 || !aopts.incident_gap_usec)
-				goto usage_err;
-			break;
-		case OPT_WARN:
-			if (parse_double(optarg, &pct) < 0 || !(pct > 0 && pct <= 100)) {
-				error("--warn-pct wants a percentage from 0 to 100, not '%s'", optarg);
-				goto usage_err;
-			}
-			aopts.warn_pct = pct;
-			break;
 		case OPT_HOLDS_TSV: holds_tsv = optarg; break;
 		case 'o': output = optarg; break;
 		case 'q': popts.quiet = true; break;
