@@ -68,6 +68,7 @@ void analysis_opts_init(struct analysis_opts *o)
 	o->match_tail_usec = 250 * 1000;
 	o->max_evidence = 5;
 	o->max_endpoints = 20;
+	o->sample_cap = ANALYSIS_SAMPLE_CAP;
 }
 
 const char *analysis_src_name(const struct analysis *a, uint32_t src)
@@ -87,7 +88,7 @@ static void sample_sort_fast(struct sample *s)
 {
 	uint64_t *a, *b, *tmp;
 	size_t n = s->nr, *count;
-	if (s->sorted || n < 2)
+	if (s->sorted || n < 2 || sample_is_hist(s))
 		return;
 	if (n >= 64 && n < 8192) {
 		(void)sample_percentile(s, 50); /* qsort: the radix passes cost more */
@@ -134,9 +135,19 @@ static void sample_sort_fast(struct sample *s)
 	s->sorted = 1;
 }
 
-static void dist_from(struct analysis_dist *d, struct sample *s)
+/* A sample with the run's cap (docs/analysis.md "Percentiles"). */
+static struct sample capped(const struct analysis *a)
+{
+	struct sample s;
+	sample_init_capped(&s, a->opts.sample_cap);
+	return s;
+}
+
+static void dist_from(struct analysis *a, struct analysis_dist *d, struct sample *s)
 {
 	memset(d, 0, sizeof(*d));
+	if (sample_is_hist(s))
+		a->approx_dists++;
 	sample_sort_fast(s);
 	d->count = s->nr;
 	if (!s->nr)
@@ -1056,7 +1067,7 @@ static void batch_effects(struct analysis *a)
 		struct batch_stats *st = &a->batch_stats[b];
 		log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
 		log_usec we = batch_window_end(w, a->end);
-		struct sample s = SAMPLE_INIT;
+		struct sample s = capped(a);
 		size_t ne = 0, lo = 0, hi = hs->nr;
 		int32_t cur = 0;
 		int64_t work_min = INT64_MAX;
@@ -1099,7 +1110,7 @@ static void batch_effects(struct analysis *a)
 			if (cur > st->peak_conns)
 				st->peak_conns = cur;
 		}
-		dist_from(&st->hold, &s);
+		dist_from(a, &st->hold, &s);
 		st->held_min = work_min != INT64_MAX ? (double)work_min : st->hold.min;
 		sample_clear(&s);
 		st->timeouts = count_in(sta->tmo_ts, sta->ntmo_ts, ws, we);
@@ -1132,9 +1143,9 @@ static int cmp_endpoint(const void *a, const void *b)
 	return strcmp(x->method ? x->method : "", y->method ? y->method : "");
 }
 
-static void http_part_from(struct http_part *p, struct sample *lat)
+static void http_part_from(struct analysis *a, struct http_part *p, struct sample *lat)
 {
-	dist_from(&p->latency, lat);
+	dist_from(a, &p->latency, lat);
 	p->timed = lat->nr;
 }
 
@@ -1293,7 +1304,7 @@ int analysis_begin(struct analysis *a, const struct timeline *sources,
 	st->stats_pool_size = -1;
 	strbuf_init(&st->slowest, 0);
 	strbuf_init(&st->tmp, 0);
-	st->pg_sess = st->pg_slow = st->pg_lock = (struct sample)SAMPLE_INIT;
+	st->pg_sess = st->pg_slow = st->pg_lock = capped(a);
 	st->bins = xcalloc(ns * 1000, sizeof(*st->bins));
 	st->bins_tot = xcalloc(ns, sizeof(*st->bins_tot));
 	st->st_out = xmalloc((a->nbuckets ? a->nbuckets : 1) * sizeof(*st->st_out));
@@ -1515,7 +1526,7 @@ void analysis_feed(struct analysis *a, const struct event *ev)
 int analysis_finish(struct analysis *a)
 {
 	struct analysis_state *st = a->st;
-	struct sample s_lat = SAMPLE_INIT, s_lat_in = SAMPLE_INIT, s_lat_out = SAMPLE_INIT;
+	struct sample s_lat = capped(a), s_lat_in = capped(a), s_lat_out = capped(a);
 	struct sample s;
 
 	if (!st)
@@ -1630,13 +1641,13 @@ int analysis_finish(struct analysis *a)
 				a->batch_commits_max = w->commits;
 		}
 	}
-	s = (struct sample)SAMPLE_INIT;
+	s = capped(a);
 	for (size_t i = 0; i < a->holds.nbatches; i++) {
 		const struct batch_window *w = &a->holds.batches[i];
 		if (w->start != LOG_USEC_NONE && w->end != LOG_USEC_NONE)
 			sample_add(&s, w->end - w->start);
 	}
-	dist_from(&a->batch_dur, &s);
+	dist_from(a, &a->batch_dur, &s);
 	sample_clear(&s);
 
 	/* levels */
@@ -1665,9 +1676,11 @@ int analysis_finish(struct analysis *a)
 	if (a->holds.best == HOLD_EV_LITTLE) {
 		a->hold.mean = (double)a->holds.little_mean_hold;
 	} else if (a->holds.best != HOLD_EV_NONE) {
-		struct sample by[ORIGIN__COUNT] = { SAMPLE_INIT, SAMPLE_INIT, SAMPLE_INIT };
+		struct sample by[ORIGIN__COUNT] = { capped(a), capped(a), capped(a) };
 		struct sample *ep = xcalloc(a->nendpoints ? a->nendpoints : 1, sizeof(*ep));
-		s = (struct sample)SAMPLE_INIT;
+		for (size_t e = 0; e < a->nendpoints; e++)
+			ep[e] = capped(a);
+		s = capped(a);
 		for (size_t i = 0; i < a->holds.nr; i++) {
 			const struct hold *h = &a->holds.v[i];
 			if (h->evidence != a->holds.best || !hold_complete(h))
@@ -1677,14 +1690,14 @@ int analysis_finish(struct analysis *a)
 			if (a->hold_endpoint[i] >= 0)
 				sample_add(&ep[a->hold_endpoint[i]], h->dur);
 		}
-		dist_from(&a->hold, &s);
+		dist_from(a, &a->hold, &s);
 		sample_clear(&s);
 		for (int o = 0; o < ORIGIN__COUNT; o++) {
-			dist_from(&a->hold_by_origin[o], &by[o]);
+			dist_from(a, &a->hold_by_origin[o], &by[o]);
 			sample_clear(&by[o]);
 		}
 		for (size_t e = 0; e < a->nendpoints; e++) {
-			dist_from(&a->endpoints[e].hold, &ep[e]);
+			dist_from(a, &a->endpoints[e].hold, &ep[e]);
 			sample_clear(&ep[e]);
 		}
 		free(ep);
@@ -1693,7 +1706,9 @@ int analysis_finish(struct analysis *a)
 	/* HTTP: overall, during/outside batches, per endpoint, per bucket */
 	{
 		struct sample *ep = xcalloc(a->nendpoints ? a->nendpoints : 1, sizeof(*ep));
-		struct sample bl = SAMPLE_INIT;
+		struct sample bl = capped(a);
+		for (size_t e = 0; e < a->nendpoints; e++)
+			ep[e] = capped(a);
 		struct http_part untimed_part;
 		size_t cur = SIZE_MAX;
 		memset(&untimed_part, 0, sizeof(untimed_part));
@@ -1712,8 +1727,7 @@ int analysis_finish(struct analysis *a)
 					k->lat_p50 = sample_percentile(&bl, 50);
 					k->lat_p95 = sample_percentile(&bl, 95);
 				}
-				bl.nr = 0;
-				bl.sorted = 1;
+				sample_reset(&bl);
 			}
 			cur = bk;
 			if (!q)
@@ -1743,11 +1757,11 @@ int analysis_finish(struct analysis *a)
 			}
 		}
 		sample_clear(&bl);
-		http_part_from(&a->http, &s_lat);
-		http_part_from(&a->http_during, &s_lat_in);
-		http_part_from(&a->http_outside, &s_lat_out);
+		http_part_from(a, &a->http, &s_lat);
+		http_part_from(a, &a->http_during, &s_lat_in);
+		http_part_from(a, &a->http_outside, &s_lat_out);
 		for (size_t e = 0; e < a->nendpoints; e++) {
-			http_part_from(&a->endpoints[e].http, &ep[e]);
+			http_part_from(a, &a->endpoints[e].http, &ep[e]);
 			sample_clear(&ep[e]);
 		}
 		free(ep);
@@ -1779,9 +1793,9 @@ int analysis_finish(struct analysis *a)
 	if (a->nstatus > 1) /* qsort(NULL, 0) is undefined */
 		qsort(a->status, a->nstatus, sizeof(*a->status), cmp_status);
 
-	dist_from(&a->pg_session, &st->pg_sess);
-	dist_from(&a->pg_slow_dur, &st->pg_slow);
-	dist_from(&a->pg_lock_dur, &st->pg_lock);
+	dist_from(a, &a->pg_session, &st->pg_sess);
+	dist_from(a, &a->pg_slow_dur, &st->pg_slow);
+	dist_from(a, &a->pg_lock_dur, &st->pg_lock);
 
 	batch_effects(a);
 	find_incidents(a);

@@ -48,7 +48,11 @@ struct analysis_opts {
 	                                access line (default 250 ms, see docs) */
 	size_t max_evidence;         /* file:line references kept per incident (default 5) */
 	size_t max_endpoints;        /* endpoints listed (default 20) */
+	size_t sample_cap;           /* values a distribution keeps exactly (default
+	                                ANALYSIS_SAMPLE_CAP); past it a histogram
+	                                (core/stats.h), and the JSON says so; 0 = no cap */
 };
+#define ANALYSIS_SAMPLE_CAP ((size_t)1000000)
 void analysis_opts_init(struct analysis_opts *o);
 
 /* Percentiles of a sample (usec), type-7 interpolation (core/stats.h). */
@@ -151,6 +155,7 @@ struct analysis {
 	log_usec start, end;       /* span of timed events */
 	size_t events;             /* events analysed (duplicates excluded) */
 	size_t duplicates;         /* cross-input duplicates dropped */
+	size_t approx_dists;       /* distributions past opts.sample_cap (histogram) */
 	size_t untimed;            /* events with no time at all */
 	struct hold_set holds;     /* owned */
 	uint8_t *hold_origin;      /* owned: holds.v[i] origin after the split */

@@ -427,6 +427,9 @@ void analysis_write_json_fields(const struct analysis *a, struct jw *w)
 	jw_obj_end(w);
 	jw_kint(w, "events", (int64_t)a->events);
 	jw_kint(w, "duplicates_dropped", (int64_t)a->duplicates);
+	/* only past the cap, so runs under it keep their exact output */
+	if (a->approx_dists)
+		jw_kstr(w, "percentile_method", "histogram");
 	pool(w, a);
 	holds(w, a);
 	batches(w, a);

@@ -386,4 +386,7 @@ void analysis_write_text(const struct analysis *a, struct strbuf *o)
 	if (a->duplicates)
 		strbuf_addf(o, "  %zu events seen in two inputs at the same instant counted once\n",
 			    a->duplicates);
+	if (a->approx_dists)
+		strbuf_addf(o, "  %zu distributions have more than %zu values: their percentiles come from a histogram (within 0.4 %%)\n",
+			    a->approx_dists, a->opts.sample_cap);
 }

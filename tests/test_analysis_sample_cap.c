@@ -1,0 +1,122 @@
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analysis/analyze.h"
+#include "core/json.h"
+#include "core/stats.h"
+#include "parsers/parse.h"
+#include "tests/testutil.h"
+
+/*
+ * The percentile cap of the analysis (analysis_opts.sample_cap,
+ * docs/analysis.md "Percentiles"), forced small on a real capture: at the
+ * cap nothing changes, byte for byte; one value under it, the JSON gains
+ * "percentile_method" and every figure stays within the histogram's stated
+ * error of the exact run.
+ */
+
+static const char *const before[] = { "app.log", "pool.log.gz", "access.log", "postgresql.log", NULL };
+
+static json_t *run(size_t cap, size_t *holds)
+{
+	const char *paths[8];
+	char *owned[8];
+	size_t n = 0;
+	struct parse_opts po;
+	struct analysis_opts ao;
+	struct timeline sources;
+	struct analysis a;
+	struct strbuf out = STRBUF_INIT;
+	struct jw w;
+	json_error_t err;
+	json_t *j;
+	for (; before[n]; n++) {
+		char rel[160];
+		snprintf(rel, sizeof(rel), "fixtures/incident/before/%s", before[n]);
+		owned[n] = strdup(test_path(rel));
+		paths[n] = owned[n];
+	}
+	parse_opts_init(&po);
+	po.quiet = true;
+	analysis_opts_init(&ao);
+	ao.sample_cap = cap;
+	timeline_init(&sources);
+	cr_assert_eq(analysis_run_inputs(paths, n, &po, &ao, &sources, &a, 0), 0);
+	jw_init(&w, &out, true);
+	analysis_write_json(&a, &w);
+	j = json_loads(out.buf, 0, &err);
+	cr_assert_not_null(j, "bad JSON: %s", err.text);
+	if (holds)
+		*holds = a.hold.count;
+	analysis_release(&a);
+	strbuf_release(&out);
+	timeline_release(&sources);
+	parse_opts_release(&po);
+	for (size_t i = 0; i < n; i++)
+		free(owned[i]);
+	return j;
+}
+
+/* Every number of x within the histogram's error of the same number of y;
+ * returns how many differ at all. */
+static size_t close_numbers(json_t *x, json_t *y, const char *path)
+{
+	size_t diff = 0;
+	if (json_is_object(x)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(x, k, v) {
+			json_t *o = json_object_get(y, k);
+			char p[512];
+			snprintf(p, sizeof(p), "%s.%s", path, k);
+			cr_assert_not_null(o, "%s missing", p);
+			diff += close_numbers(v, o, p);
+		}
+	} else if (json_is_array(x)) {
+		size_t i;
+		json_t *v;
+		cr_assert_eq(json_array_size(x), json_array_size(y), "%s: length", path);
+		json_array_foreach(x, i, v) {
+			char p[512];
+			snprintf(p, sizeof(p), "%s[%zu]", path, i);
+			diff += close_numbers(v, json_array_get(y, i), p);
+		}
+	} else if (json_is_number(x)) {
+		double a = json_number_value(x), b = json_number_value(y);
+		/* + 1 us: seconds are written with 6 decimals */
+		cr_assert_leq(fabs(a - b), fabs(a) * SAMPLE_HIST_REL_ERR + 1e-6, "%s: exact %g, capped %g",
+			      path, a, b);
+		diff += a != b;
+	} else {
+		cr_assert(json_equal(x, y), "%s differs", path);
+	}
+	return diff;
+}
+
+Test(analysis_sample_cap, at_cap_exact_under_it_close, .timeout = 60)
+{
+	size_t most = 0;
+	json_t *exact = run(ANALYSIS_SAMPLE_CAP, &most), *same, *approx, *m;
+	cr_assert_gt(most, 100);
+	cr_assert_null(json_object_get(exact, "percentile_method"));
+	/* the largest distribution is the holds' (no latency in uvicorn's log) */
+	same = run(most, NULL);
+	cr_assert(json_equal(exact, same), "a cap the samples reach changed the output");
+	approx = run(most - 1, NULL);
+	m = json_object_get(approx, "percentile_method");
+	cr_assert_not_null(m);
+	cr_assert_str_eq(json_string_value(m), "histogram");
+	json_object_del(approx, "percentile_method");
+	(void)close_numbers(exact, approx, "");
+	json_decref(approx);
+	/* a small cap: most distributions approximate, all still close */
+	approx = run(16, NULL);
+	json_object_del(approx, "percentile_method");
+	cr_assert_gt(close_numbers(exact, approx, ""), 0, "a cap of 16 changed nothing");
+	json_decref(approx);
+	json_decref(exact);
+	json_decref(same);
+}
