@@ -5,6 +5,7 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/numparse.h"
+#include "core/recspill.h"
 #include "core/stats.h"
 #include "core/banned.h"
 
@@ -237,7 +238,6 @@ struct req {
 	int32_t status;
 	int32_t ep;
 	uint32_t src;
-	bool coarse;     /* its input logs whole seconds: too coarse to match */
 };
 
 /* ---- the streaming state ------------------------------------------------ */
@@ -298,8 +298,8 @@ struct analysis_state {
 	bool slowest_null;
 	struct strbuf tmp;
 	size_t status_alloc, ep_alloc;
-	struct req *reqs;
-	size_t nreq, req_alloc;
+	struct recspill reqs;      /* struct req, in feed order (to disk past opts.req_memory) */
+	bool *coarse;              /* per input, set by analysis_finish() */
 	struct sample pg_sess, pg_slow, pg_lock;
 	/* coarse inputs: sub-second parts of request times per input */
 	uint32_t *bins;            /* nsrc * 1000 */
@@ -630,7 +630,7 @@ static int cmp_hold_ref(const void *a, const void *b)
  * match_tail, is taken.  Requests with a latency use [start, start + dur] as
  * the span the hold must fit in.
  */
-static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
+static void match_holds(struct analysis *a, struct recspill *reqs)
 {
 	struct hold_set *hs = &a->holds;
 	struct hold_ref *hr = NULL;
@@ -642,7 +642,7 @@ static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
 		if (hs->v[i].evidence == HOLD_EV_POOL_DEBUG && hs->v[i].start != LOG_USEC_NONE &&
 		    hs->v[i].end != LOG_USEC_NONE)
 			nh++;
-	if (!nh || !nreq)
+	if (!nh || !reqs->nr)
 		return;
 	hr = xmalloc(nh * sizeof(*hr));
 	nh = 0;
@@ -653,11 +653,12 @@ static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
 	if (nh > 1) /* qsort(NULL, 0) is undefined */
 		qsort(hr, nh, sizeof(*hr), cmp_hold_ref);
 	taken = xcalloc(nh, 1);
-	for (size_t r = 0; r < nreq; r++) {
-		const struct req *q = &reqs[r];
+	if (recspill_rewind(reqs) < 0)
+		goto out;
+	for (const struct req *q; (q = recspill_next(reqs));) {
 		log_usec anchor, begin, hi;
 		size_t best = SIZE_MAX;
-		if (q->ts == LOG_USEC_NONE || q->status >= 500 || q->coarse)
+		if (q->ts == LOG_USEC_NONE || q->status >= 500 || (q->src < a->tl->nsrc && a->st->coarse[q->src]))
 			continue;
 		if (q->dur != EVENT_NO_DURATION && q->dur >= 0) {
 			begin = q->ts - slack;
@@ -705,6 +706,7 @@ static void match_holds(struct analysis *a, const struct req *reqs, size_t nreq)
 		a->hold_endpoint[hr[best].idx] = q->ep;
 		a->holds_matched++;
 	}
+out:
 	free(taken);
 	free(hr);
 }
@@ -853,17 +855,17 @@ static void attribute_batches(struct analysis *a)
 	free(burst);
 }
 
-static void split_origins(struct analysis *a, const struct req *reqs, size_t nreq)
+static void split_origins(struct analysis *a, struct recspill *reqs)
 {
 	struct hold_set *hs = &a->holds;
-	bool any_context = hs->nbatches > 0 || nreq > 0;
+	bool any_context = hs->nbatches > 0 || reqs->nr > 0;
 	a->hold_origin = xcalloc(hs->nr ? hs->nr : 1, 1);
 	a->hold_endpoint = xmalloc((hs->nr ? hs->nr : 1) * sizeof(*a->hold_endpoint));
 	for (size_t i = 0; i < hs->nr; i++) {
 		a->hold_origin[i] = hs->v[i].origin;
 		a->hold_endpoint[i] = -1;
 	}
-	match_holds(a, reqs, nreq);
+	match_holds(a, reqs);
 	attribute_batches(a);
 	/* the rest: API work when the logs show API traffic or batch lines
 	 * (whatever is not a batch), else unknown */
@@ -1186,7 +1188,8 @@ static void state_free(struct analysis_state *st)
 	dup_window_release(&st->dups);
 	strbuf_release(&st->slowest);
 	strbuf_release(&st->tmp);
-	free(st->reqs);
+	recspill_release(&st->reqs);
+	free(st->coarse);
 	sample_clear(&st->pg_sess);
 	sample_clear(&st->pg_slow);
 	sample_clear(&st->pg_lock);
@@ -1304,6 +1307,7 @@ int analysis_begin(struct analysis *a, const struct timeline *sources,
 	st->stats_pool_size = -1;
 	strbuf_init(&st->slowest, 0);
 	strbuf_init(&st->tmp, 0);
+	recspill_init(&st->reqs, sizeof(struct req), opts->req_memory);
 	st->pg_sess = st->pg_slow = st->pg_lock = capped(a);
 	st->bins = xcalloc(ns * 1000, sizeof(*st->bins));
 	st->bins_tot = xcalloc(ns, sizeof(*st->bins_tot));
@@ -1413,16 +1417,14 @@ void analysis_feed(struct analysis *a, const struct event *ev)
 		}
 		break;
 	case EVENT_HTTP_REQUEST: {
-		struct req *q;
+		struct req qr, *q = &qr;
 		const char *path, *method;
 		size_t e, sc;
-		ALLOC_GROW(st->reqs, st->nreq + 1, st->req_alloc);
-		q = &st->reqs[st->nreq++];
+		memset(q, 0, sizeof(*q)); /* the padding goes to disk too */
 		q->ts = ev->ts;
 		q->dur = ev->dur;
 		q->status = ev->u.http.status;
 		q->src = ev->src;
-		q->coarse = false;
 		if (ev->ts != LOG_USEC_NONE && ev->src < a->tl->nsrc) {
 			log_usec t = ev->ts;
 			if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0)
@@ -1451,6 +1453,7 @@ void analysis_feed(struct analysis *a, const struct event *ev)
 			a->status[a->nstatus++] = (struct status_count){ q->status, 0 };
 		}
 		a->status[sc].n++;
+		recspill_add(&st->reqs, q);
 		if (b) {
 			b->requests++;
 			if (q->status >= 500) {
@@ -1528,6 +1531,7 @@ int analysis_finish(struct analysis *a)
 	struct analysis_state *st = a->st;
 	struct sample s_lat = capped(a), s_lat_in = capped(a), s_lat_out = capped(a);
 	struct sample s;
+	bool failed = false;
 
 	if (!st)
 		BUG("analysis_finish without analysis_begin");
@@ -1560,7 +1564,7 @@ int analysis_finish(struct analysis *a)
 	 */
 	{
 		const struct timeline *tl = a->tl;
-		bool *coarse = xcalloc(tl->nsrc ? tl->nsrc : 1, sizeof(*coarse));
+		bool *coarse = st->coarse = xcalloc(tl->nsrc ? tl->nsrc : 1, sizeof(*coarse));
 		for (size_t i = 0; i < tl->nsrc; i++) {
 			uint32_t mx = 0;
 			for (size_t k = 0; k < 1000; k++)
@@ -1568,10 +1572,6 @@ int analysis_finish(struct analysis *a)
 					mx = st->bins[i * 1000 + k];
 			coarse[i] = st->bins_tot[i] >= 10 && (size_t)mx * 10 >= st->bins_tot[i] * 9;
 		}
-		for (size_t r = 0; r < st->nreq; r++)
-			if (st->reqs[r].src < tl->nsrc && coarse[st->reqs[r].src])
-				st->reqs[r].coarse = true;
-		free(coarse);
 	}
 
 	/* pool settings: --pool, else the timeout messages, else pool stats */
@@ -1672,7 +1672,7 @@ int analysis_finish(struct analysis *a)
 	}
 
 	/* origins and hold distributions */
-	split_origins(a, st->reqs, st->nreq);
+	split_origins(a, &st->reqs);
 	if (a->holds.best == HOLD_EV_LITTLE) {
 		a->hold.mean = (double)a->holds.little_mean_hold;
 	} else if (a->holds.best != HOLD_EV_NONE) {
@@ -1712,8 +1712,10 @@ int analysis_finish(struct analysis *a)
 		struct http_part untimed_part;
 		size_t cur = SIZE_MAX;
 		memset(&untimed_part, 0, sizeof(untimed_part));
-		for (size_t r = 0; r <= st->nreq; r++) {
-			const struct req *q = r < st->nreq ? &st->reqs[r] : NULL;
+		if (recspill_rewind(&st->reqs) < 0)
+			failed = true;
+		for (;;) {
+			const struct req *q = failed ? NULL : recspill_next(&st->reqs);
 			size_t bk = q && q->ts != LOG_USEC_NONE && a->nbuckets ? bucket_of(a, q->ts) : SIZE_MAX;
 			bool timed = q && q->dur != EVENT_NO_DURATION && q->dur >= 0;
 			bool during;
@@ -1803,9 +1805,11 @@ int analysis_finish(struct analysis *a)
 	sample_clear(&s_lat);
 	sample_clear(&s_lat_in);
 	sample_clear(&s_lat_out);
+	if (st->reqs.failed)
+		failed = true; /* error() said why */
 	state_free(st);
 	a->st = NULL;
-	return 0;
+	return failed ? -1 : 0;
 }
 
 int analysis_run(const struct timeline *tl, const struct analysis_opts *opts, struct analysis *a)

@@ -51,6 +51,9 @@ struct analysis_opts {
 	size_t sample_cap;           /* values a distribution keeps exactly (default
 	                                ANALYSIS_SAMPLE_CAP); past it a histogram
 	                                (core/stats.h), and the JSON says so; 0 = no cap */
+	size_t req_memory;           /* HTTP requests kept in memory; past them they wait
+	                                for the end in a temp file (core/recspill.h);
+	                                0 = 65536 */
 };
 #define ANALYSIS_SAMPLE_CAP ((size_t)1000000)
 void analysis_opts_init(struct analysis_opts *o);
