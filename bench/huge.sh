@@ -13,8 +13,9 @@
 #   - growing file: parse exits 0 while a writer appends; every event but
 #     the one of the last line read equals the same event of a parse of the
 #     finished file (a consistent prefix)
-# analyze keeps every event in memory (the timeline is sorted and scanned
-# several times), so its RSS grows with the input: the figures say how much.
+# analyze streams the events but still keeps every hold until the end
+# (docs/analysis.md "Memory"), so its RSS grows with the input: the
+# figures say how much.
 set -euo pipefail
 build=${1:-build}
 shift || true
