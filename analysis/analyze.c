@@ -1724,6 +1724,8 @@ int analysis_finish(struct analysis *a)
 				/* untimed requests come first (sorted), so buckets are contiguous */
 				struct analysis_bucket *k = &a->buckets[cur];
 				k->lat_n = (uint32_t)bl.nr;
+				if (sample_is_hist(&bl))
+					a->approx_dists++;
 				sample_sort_fast(&bl);
 				if (bl.nr) {
 					k->lat_p50 = sample_percentile(&bl, 50);
