@@ -46,16 +46,13 @@ static int open_file(struct recspill *s)
 	return 0;
 }
 
-/* Writes buf to the file (creating it).  Marks the spill failed on error. */
+/* Writes buf to the file (creating it) and empties it.  Marks the spill
+ * failed on error; a failed spill drops what it is given. */
 static void flush_buf(struct recspill *s)
 {
-	if (s->failed || !s->nbuf)
-		return;
-	if (!s->f && open_file(s) < 0) {
+	if (!s->failed && !s->f && open_file(s) < 0)
 		s->failed = true;
-		return;
-	}
-	if (fwrite(s->buf, s->size, s->nbuf, s->f) != s->nbuf) {
+	if (!s->failed && fwrite(s->buf, s->size, s->nbuf, s->f) != s->nbuf) {
 		error("cannot write a temporary file: %s", strerror(errno));
 		s->failed = true;
 	}
@@ -75,7 +72,7 @@ void recspill_add(struct recspill *s, const void *rec)
 
 int recspill_rewind(struct recspill *s)
 {
-	if (s->f)
+	if (s->f && s->nbuf)
 		flush_buf(s); /* everything in the file: buf becomes the read buffer */
 	if (s->failed)
 		return -1;
