@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "core/recspill.h"
 
 /*
@@ -19,7 +20,11 @@ static void roundtrip(size_t mem_max, size_t n, bool expect_file)
 	struct recspill s;
 	recspill_init(&s, sizeof(struct rec), mem_max);
 	for (size_t i = 0; i < n; i++) {
-		struct rec r = { (int64_t)i * 1000003, (uint32_t)(i ^ 0x5a5a), (char)(i % 127) };
+		struct rec r;
+		memset(&r, 0, sizeof(r)); /* the padding is written too */
+		r.a = (int64_t)i * 1000003;
+		r.b = (uint32_t)(i ^ 0x5a5a);
+		r.c = (char)(i % 127);
 		recspill_add(&s, &r);
 	}
 	cr_assert_eq(s.nr, n);
@@ -60,7 +65,8 @@ Test(recspill, to_disk)
 Test(recspill, no_tmpdir_fails_cleanly)
 {
 	struct recspill s;
-	struct rec r = { 1, 2, 3 };
+	struct rec r;
+	memset(&r, 0, sizeof(r));
 	setenv("TMPDIR", "/nonexistent/poolscope", 1);
 	recspill_init(&s, sizeof(r), 2);
 	for (int i = 0; i < 50; i++) /* past the buffer, many times: nothing overflows */
