@@ -194,8 +194,12 @@ static void stream_sink(void *data, const struct event *ev)
 	if (s->write_failed)
 		return;
 	if (s->nev == s->run_max || s->strings.used_total > RUN_STRING_BYTES)
-		if (spill_run(s) < 0)
+		if (spill_run(s) < 0) {
+			/* one error, not one per event: no later spill can do
+			 * better, and event_stream_open() fails on this flag */
+			s->write_failed = true;
 			return;
+		}
 	e = &s->ev[s->nev++];
 	*e = *ev;
 	e->conn = keep_str(s, ev->conn);
@@ -356,6 +360,8 @@ int event_stream_open(struct event_stream **out, const char *const *paths, size_
 	}
 	if (!s->write_failed && s->nruns && spill_run(s) < 0)
 		s->write_failed = true;
+	/* (a failed first spill leaves nruns 0 with events lost: the flag,
+	 * not the runs, says whether the stream is whole) */
 	if (s->write_failed) {
 		event_stream_free(s);
 		return -1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "parsers/parse.h"
 #include "parsers/stream.h"
 #include "tests/testutil.h"
@@ -152,4 +153,52 @@ Test(stream, hostile_inputs_spilled)
 Test(stream, single_event_runs)
 {
 	same_as_timeline("fixtures/pg", 1, true);
+}
+
+/* No usable temporary folder: the first spill fails with one error and the
+ * stream is refused (-1), not half given as if whole (it once printed an
+ * error per event and handed on the events of its first run only, which
+ * the analysis caught as a BUG on the span). */
+Test(stream, no_tmpdir_fails_once)
+{
+	struct inputs in;
+	struct parse_opts po;
+	struct timeline sources;
+	struct event_stream *es = (struct event_stream *)&es;
+	struct event_sink obs = { count_observed, NULL };
+	char errpath[] = "/tmp/poolscope-stream-err-XXXXXX";
+	int errfd = mkstemp(errpath), saved = dup(2);
+	struct stat st;
+	char *text;
+	size_t lines = 0;
+	int r;
+
+	cr_assert_geq(errfd, 0);
+	inputs_of(&in, "fixtures/incident/before");
+	parse_opts_init(&po);
+	po.quiet = true;
+	timeline_init(&sources);
+	setenv("TMPDIR", "/nonexistent/poolscope", 1);
+	fflush(stderr);
+	dup2(errfd, 2);
+	r = event_stream_open(&es, (const char *const *)in.paths, in.n, &po, &sources, obs, 7);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	unsetenv("TMPDIR");
+	cr_assert_eq(r, -1);
+	cr_assert_null(es);
+	cr_assert_eq(fstat(errfd, &st), 0);
+	text = calloc(1, (size_t)st.st_size + 1);
+	cr_assert_eq(pread(errfd, text, (size_t)st.st_size, 0), st.st_size);
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, 1, "want one error line, got:\n%.500s", text);
+	cr_assert(strstr(text, "cannot create a temporary file"), "%s", text);
+	free(text);
+	close(errfd);
+	unlink(errpath);
+	timeline_release(&sources);
+	parse_opts_release(&po);
+	inputs_free(&in);
 }
