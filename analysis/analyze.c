@@ -326,12 +326,40 @@ struct analysis_state {
 
 /* ---- pool occupancy sweep -------------------------------------------- */
 
+/*
+ * One change of a pool's state, 16 bytes: two per hold and one per pool
+ * connect/close line, so at the end of a large run this array is the
+ * biggest thing after the holds.  sd packs the pool index (scope, 28 bits)
+ * with dout and dopen (-1, 0, +1, 2 bits each, stored plus one).
+ */
 struct delta {
 	log_usec ts;
-	uint32_t scope;  /* index into the pool list */
-	int8_t dout, dopen;
-	uint32_t seq;
+	uint32_t seq;    /* order of creation: the last tie-break, so the order is total */
+	uint32_t sd;     /* scope << 4 | (dout + 1) << 2 | (dopen + 1) */
 };
+#define DELTA_MAX_SCOPE ((UINT32_C(1) << 28) - 1)
+
+static struct delta delta_make(log_usec ts, uint32_t scope, int dout, int dopen, uint32_t seq)
+{
+	if (scope > DELTA_MAX_SCOPE || dout < -1 || dout > 1 || dopen < -1 || dopen > 1)
+		BUG("delta out of range: pool %u, %d out, %d open", scope, dout, dopen);
+	return (struct delta){ ts, seq, scope << 4 | (uint32_t)(dout + 1) << 2 | (uint32_t)(dopen + 1) };
+}
+
+static uint32_t delta_scope(const struct delta *d)
+{
+	return d->sd >> 4;
+}
+
+static int delta_dout(const struct delta *d)
+{
+	return (int)(d->sd >> 2 & 3) - 1;
+}
+
+static int delta_dopen(const struct delta *d)
+{
+	return (int)(d->sd & 3) - 1;
+}
 
 struct pool_key {
 	int32_t pid;
@@ -354,27 +382,110 @@ static uint32_t pool_index(struct pool_key **keys, size_t *n, size_t *alloc, int
 	return (uint32_t)(*n)++;
 }
 
-static int cmp_delta(const void *a, const void *b)
+static int cmp_delta(const struct delta *x, const struct delta *y)
 {
-	const struct delta *x = a, *y = b;
 	if (x->ts != y->ts)
 		return x->ts < y->ts ? -1 : 1;
 	/* at one instant, returns before checkouts: a handover is not a peak */
-	if (x->dout != y->dout)
-		return x->dout < y->dout ? -1 : 1;
+	if (delta_dout(x) != delta_dout(y))
+		return delta_dout(x) < delta_dout(y) ? -1 : 1;
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static int cmp_delta_out_first(const void *a, const void *b)
+static int cmp_delta_out_first(const struct delta *x, const struct delta *y)
 {
-	const struct delta *x = a, *y = b;
 	if (x->ts != y->ts)
 		return x->ts < y->ts ? -1 : 1;
-	if (x->dout != y->dout)
-		return x->dout > y->dout ? -1 : 1;
-	if (x->dopen != y->dopen)
-		return x->dopen > y->dopen ? -1 : 1;
+	if (delta_dout(x) != delta_dout(y))
+		return delta_dout(x) > delta_dout(y) ? -1 : 1;
+	if (delta_dopen(x) != delta_dopen(y))
+		return delta_dopen(x) > delta_dopen(y) ? -1 : 1;
 	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/*
+ * Sorts deltas in place.  qsort() (glibc's merge sort) takes a copy of the
+ * array, as large as the array; both orders above are total (seq is
+ * unique), so any correct sort gives the same result.  Introsort: quicksort
+ * on the median of three, insertion sort below 16, heapsort past a depth of
+ * 2 log2 n.
+ */
+typedef int delta_cmp_fn(const struct delta *, const struct delta *);
+
+static void delta_swap(struct delta *a, struct delta *b)
+{
+	struct delta t = *a;
+	*a = *b;
+	*b = t;
+}
+
+static void delta_sift(struct delta *d, size_t root, size_t n, delta_cmp_fn *cmp)
+{
+	for (size_t c; (c = 2 * root + 1) < n; root = c) {
+		if (c + 1 < n && cmp(&d[c], &d[c + 1]) < 0)
+			c++;
+		if (cmp(&d[root], &d[c]) >= 0)
+			return;
+		delta_swap(&d[root], &d[c]);
+	}
+}
+
+static void delta_sort_rec(struct delta *d, size_t n, unsigned depth, delta_cmp_fn *cmp)
+{
+	while (n > 16) {
+		size_t i, j, m = n / 2;
+		if (!depth--) {
+			for (i = n / 2; i-- > 0;)
+				delta_sift(d, i, n, cmp);
+			for (i = n - 1; i > 0; i--) {
+				delta_swap(&d[0], &d[i]);
+				delta_sift(d, 0, i, cmp);
+			}
+			return;
+		}
+		/* median of first, middle, last to d[0]: the pivot */
+		if (cmp(&d[m], &d[0]) < 0)
+			delta_swap(&d[m], &d[0]);
+		if (cmp(&d[n - 1], &d[m]) < 0) {
+			delta_swap(&d[n - 1], &d[m]);
+			if (cmp(&d[m], &d[0]) < 0)
+				delta_swap(&d[m], &d[0]);
+		}
+		delta_swap(&d[0], &d[m]);
+		/* Hoare partition around d[0]; keys are distinct */
+		i = 0;
+		j = n;
+		for (;;) {
+			while (cmp(&d[++i], &d[0]) < 0 && i < n - 1)
+				;
+			while (cmp(&d[0], &d[--j]) < 0)
+				;
+			if (i >= j)
+				break;
+			delta_swap(&d[i], &d[j]);
+		}
+		delta_swap(&d[0], &d[j]);
+		/* recurse into the smaller side, loop on the larger */
+		if (j < n - j - 1) {
+			delta_sort_rec(d, j, depth, cmp);
+			d += j + 1;
+			n -= j + 1;
+		} else {
+			delta_sort_rec(d + j + 1, n - j - 1, depth, cmp);
+			n = j;
+		}
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && cmp(&d[k], &d[k - 1]) < 0; k--)
+			delta_swap(&d[k], &d[k - 1]);
+}
+
+static void delta_sort(struct delta *d, size_t n, delta_cmp_fn *cmp)
+{
+	unsigned depth = 0;
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	delta_sort_rec(d, n, depth, cmp);
 }
 
 /* The pool_size the pool-stat lines gave a pool (-1 none): the latest sample
@@ -394,7 +505,7 @@ static void pool_sweep(struct analysis *a)
 {
 	const struct analysis_state *st = a->st;
 	struct pool_key *keys = NULL;
-	size_t nkeys = 0, kalloc = 0, nd = 0, dalloc = 0, nhold_keys;
+	size_t nkeys = 0, kalloc = 0, nd = 0, nhold_keys;
 	struct delta *d = NULL;
 	int64_t *out, *open, *min_out, *min_open;
 	uint64_t *created;
@@ -402,25 +513,29 @@ static void pool_sweep(struct analysis *a)
 	bool any_debug = false;
 	struct pool_part *parts;
 
+	/* counted first: the array is allocated once, at its size */
+	for (size_t i = 0; i < a->holds.nr; i++) {
+		const struct hold *h = &a->holds.v[i];
+		if (h->evidence != HOLD_EV_POOL_DEBUG)
+			continue;
+		any_debug = true;
+		nd += (h->start != LOG_USEC_NONE) + (h->end_bound != LOG_USEC_NONE);
+	}
+	if (!any_debug)
+		return;
+	nd += st->nops;
+	d = xmalloc((nd ? nd : 1) * sizeof(*d));
+	nd = 0;
 	for (size_t i = 0; i < a->holds.nr; i++) {
 		const struct hold *h = &a->holds.v[i];
 		uint32_t k;
 		if (h->evidence != HOLD_EV_POOL_DEBUG)
 			continue;
-		any_debug = true;
 		k = pool_index(&keys, &nkeys, &kalloc, h->pid, h->scope_src, h->pool);
-		if (h->start != LOG_USEC_NONE) {
-			ALLOC_GROW(d, nd + 1, dalloc);
-			d[nd++] = (struct delta){ h->start, k, 1, 0, seq++ };
-		}
-		if (h->end_bound != LOG_USEC_NONE) {
-			ALLOC_GROW(d, nd + 1, dalloc);
-			d[nd++] = (struct delta){ h->end_bound, k, -1, 0, seq++ };
-		}
-	}
-	if (!any_debug) {
-		free(keys);
-		return;
+		if (h->start != LOG_USEC_NONE)
+			d[nd++] = delta_make(h->start, k, 1, 0, seq++);
+		if (h->end_bound != LOG_USEC_NONE)
+			d[nd++] = delta_make(h->end_bound, k, -1, 0, seq++);
 	}
 	nhold_keys = nkeys;
 	created = xcalloc(nkeys + st->nops + 1, sizeof(*created));
@@ -429,8 +544,7 @@ static void pool_sweep(struct analysis *a)
 		uint32_t k = pool_index(&keys, &nkeys, &kalloc, op->pid, op->scope, op->pool);
 		if (k >= nhold_keys && !created[k])
 			created[k] = op->seq;
-		ALLOC_GROW(d, nd + 1, dalloc);
-		d[nd++] = (struct delta){ op->ts, k, 0, op->dopen, seq++ };
+		d[nd++] = delta_make(op->ts, k, 0, op->dopen, seq++);
 	}
 	/* which pool a sample describes is not known when the sample has no
 	 * pid; a single pool is the common case */
@@ -439,8 +553,7 @@ static void pool_sweep(struct analysis *a)
 	free(created);
 	/* pass 1 order: at one instant checkouts first, so a 0 ms hold never
 	 * dips below zero (which would read as "already out at the start") */
-	if (nd > 1) /* qsort(NULL, 0) is undefined */
-		qsort(d, nd, sizeof(*d), cmp_delta_out_first);
+	delta_sort(d, nd, cmp_delta_out_first);
 	out = xcalloc(nkeys, sizeof(*out));
 	open = xcalloc(nkeys, sizeof(*open));
 	min_out = xcalloc(nkeys, sizeof(*min_out));
@@ -449,12 +562,13 @@ static void pool_sweep(struct analysis *a)
 	 * closes of connections) it never saw; the deepest dip below zero is
 	 * what was already out when it began. */
 	for (size_t i = 0; i < nd; i++) {
-		out[d[i].scope] += d[i].dout;
-		open[d[i].scope] += d[i].dopen;
-		if (out[d[i].scope] < min_out[d[i].scope])
-			min_out[d[i].scope] = out[d[i].scope];
-		if (open[d[i].scope] < min_open[d[i].scope])
-			min_open[d[i].scope] = open[d[i].scope];
+		uint32_t k = delta_scope(&d[i]);
+		out[k] += delta_dout(&d[i]);
+		open[k] += delta_dopen(&d[i]);
+		if (out[k] < min_out[k])
+			min_out[k] = out[k];
+		if (open[k] < min_open[k])
+			min_open[k] = open[k];
 	}
 	for (size_t k = 0; k < nkeys; k++) {
 		out[k] = -min_out[k];
@@ -462,8 +576,7 @@ static void pool_sweep(struct analysis *a)
 	}
 	/* pass 2 order: at one instant returns first, so a handover (one
 	 * returned, another checked out in the same ms) is not a peak */
-	if (nd > 1) /* qsort(NULL, 0) is undefined */
-		qsort(d, nd, sizeof(*d), cmp_delta);
+	delta_sort(d, nd, cmp_delta);
 	parts = xcalloc(nkeys, sizeof(*parts));
 	for (size_t k = 0; k < nkeys; k++) {
 		parts[k].pid = keys[k].pid;
@@ -507,9 +620,9 @@ static void pool_sweep(struct analysis *a)
 			last_b = bi;
 			if (i == nd)
 				break;
-			k = d[i].scope;
-			out[k] += d[i].dout;
-			open[k] += d[i].dopen;
+			k = delta_scope(&d[i]);
+			out[k] += delta_dout(&d[i]);
+			open[k] += delta_dopen(&d[i]);
 			now = 0;
 			now_ov = INT32_MIN;
 			for (size_t j = 0; j < nkeys; j++) {

@@ -660,6 +660,12 @@ void holds_finish(struct hold_set *hs)
 			h->dur = w->end - w->start;
 	}
 
+	/* no more holds: give back what the growth reserved (up to half as much
+	 * again; at the end of a large run, the biggest array there is) */
+	if (hs->nr && hs->nr < hs->alloc) {
+		hs->v = xrealloc(hs->v, hs->nr * sizeof(*hs->v));
+		hs->alloc = hs->nr;
+	}
 	if (hs->nr > 1)
 		qsort(hs->v, hs->nr, sizeof(*hs->v), cmp_hold);
 	for (size_t j = 0; j < hs->nr; j++) {
