@@ -233,8 +233,6 @@ static struct hold *new_hold(struct hold_set *hs, const struct event *ev, enum h
 	h->pool = ev->pool;
 	h->origin = ev->origin;
 	h->evidence = (uint8_t)e;
-	h->nconn = 1;
-	h->entries = h->commits = -1;
 	return h;
 }
 
@@ -445,6 +443,9 @@ static log_usec hold_key(const struct hold *h)
 	return h->start != LOG_USEC_NONE ? h->start : h->end;
 }
 
+/* every checkout of a run is one of these until the analysis ends */
+_Static_assert(sizeof(struct hold) <= 80, "struct hold grew past 80 bytes");
+
 static int cmp_hold(const void *a, const void *b)
 {
 	const struct hold *x = a, *y = b;
@@ -649,9 +650,6 @@ void holds_finish(struct hold_set *hs)
 		h->end_src = w->end_src;
 		h->end_line = w->end_line;
 		h->name = w->name;
-		h->nconn = w->connections > 0 ? w->connections : 1;
-		h->entries = w->entries;
-		h->commits = w->commits;
 		if (w->start == LOG_USEC_NONE)
 			h->flags |= HOLD_F_NO_START;
 		else if (w->end == LOG_USEC_NONE)

@@ -68,6 +68,9 @@ const char *hold_evidence_describe(enum hold_evidence e);
 #define HOLD_F_CLOSED_OUT 0x08u /* invalidated/closed while out; end = that time */
 #define HOLD_F_CARRIED    0x10u /* carried over to a new connection id (reconnect) */
 
+/* 80 bytes: the analysis keeps one per checkout until the end, so a field
+ * here costs 0.5 M x its size per GB of logs (docs/analysis.md "Memory").
+ * A batch span's entries, commits and connections are in its batch_window. */
 struct hold {
 	log_usec start;      /* checkout time, LOG_USEC_NONE if HOLD_F_NO_START */
 	log_usec end;        /* return time, LOG_USEC_NONE if open/lost */
@@ -82,9 +85,6 @@ struct hold {
 	                        the pool this hold belongs to */
 	log_usec end_bound;  /* latest possible end: end, or for HOLD_F_LOST the
 	                        re-checkout that proves it was returned; else NONE */
-	int32_t nconn;       /* connections the span stands for (batch), else 1 */
-	int32_t entries;     /* batch entries, -1 if unknown */
-	int32_t commits;     /* batch commits, -1 if unknown */
 	uint8_t origin;      /* enum event_origin */
 	uint8_t evidence;    /* enum hold_evidence */
 	uint8_t flags;       /* HOLD_F_* */

@@ -116,7 +116,17 @@ void sample_add(struct sample *s, int64_t v)
 		s->nr++;
 		return;
 	}
-	ALLOC_GROW(s->v, s->nr + 1, s->alloc);
+	if (s->cap && s->nr + 1 > s->alloc) {
+		/* grow as ALLOC_GROW would, but never past the cap: a full
+		 * sample is cap values, not up to half as many again */
+		size_t a = s->alloc ? s->alloc / 2 * 3 + 16 : 16;
+		if (a > s->cap)
+			a = s->cap; /* >= nr + 1: nr < cap here */
+		s->v = xrealloc(s->v, a * sizeof(*s->v));
+		s->alloc = a;
+	} else {
+		ALLOC_GROW(s->v, s->nr + 1, s->alloc);
+	}
 	if (s->nr && v < s->v[s->nr - 1])
 		s->sorted = 0;
 	s->v[s->nr++] = v;

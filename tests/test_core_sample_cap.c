@@ -46,6 +46,8 @@ Test(sample_cap, under_cap_is_exact)
 	sample_init_capped(&c, 5000);
 	fill(&c, &e, 5000, 42, latency); /* exactly the cap: still exact */
 	cr_assert_not(sample_is_hist(&c));
+	/* the buffer grew to the cap, not past it */
+	cr_assert_eq(c.alloc, 5000, "alloc %zu for a cap of 5000", c.alloc);
 	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
 		cr_assert_eq(sample_percentile(&c, pcts[i]), sample_percentile(&e, pcts[i]),
 			     "p%g", pcts[i]);
