@@ -15,7 +15,7 @@
  * The file's name is registered with core/cleanup.h between mkstemp() and
  * unlink(), so an interrupt in between removes it; afterwards it has no name
  * and goes away with the process.  A failure to create or write it is
- * reported once (error()) and leaves the spill failed: recspill_finish()
+ * reported once (error()) and leaves the spill failed: recspill_rewind()
  * returns -1 and records are lost.
  */
 struct recspill {
