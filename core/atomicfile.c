@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "core/cleanup.h"
@@ -47,4 +48,32 @@ out:
 		cleanup_unregister(tmp.buf);
 	strbuf_release(&tmp);
 	return ret;
+}
+
+FILE *tmpfile_unnamed(const char *stem)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	FILE *f;
+	int fd;
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if ((size_t)snprintf(path, sizeof(path), "%s/poolscope-%s.XXXXXX", dir, stem) >= sizeof(path)) {
+		error("temporary folder name too long: '%s'", dir);
+		return NULL;
+	}
+	fd = mkstemp(path);
+	if (fd < 0) {
+		error("cannot create a temporary file in '%s': %s", dir, strerror(errno));
+		return NULL;
+	}
+	/* registered until it has no name: a signal in between removes it */
+	cleanup_register(path);
+	unlink(path);
+	cleanup_unregister(path);
+	if (!(f = fdopen(fd, "w+"))) {
+		error("cannot open a temporary file: %s", strerror(errno));
+		close(fd);
+	}
+	return f;
 }

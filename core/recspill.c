@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "core/cleanup.h"
+#include "core/atomicfile.h"
 #include "core/error.h"
 #include "core/banned.h"
 
@@ -24,26 +24,8 @@ void recspill_release(struct recspill *s)
 
 static int open_file(struct recspill *s)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
-	int fd;
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if ((size_t)snprintf(path, sizeof(path), "%s/poolscope-records.XXXXXX", dir) >= sizeof(path))
-		return error("temporary folder name too long: '%s'", dir);
-	fd = mkstemp(path);
-	if (fd < 0)
-		return error("cannot create a temporary file in '%s': %s", dir, strerror(errno));
-	/* registered until it has no name: a signal in between removes it */
-	cleanup_register(path);
-	unlink(path);
-	cleanup_unregister(path);
-	s->f = fdopen(fd, "w+");
-	if (!s->f) {
-		close(fd);
-		return error("cannot open a temporary file: %s", strerror(errno));
-	}
-	return 0;
+	s->f = tmpfile_unnamed("records");
+	return s->f ? 0 : -1;
 }
 
 /* Writes buf to the file (creating it) and empties it.  Marks the spill

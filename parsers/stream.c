@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "core/arena.h"
+#include "core/atomicfile.h"
 #include "core/error.h"
 #include "core/banned.h"
 
@@ -105,23 +106,8 @@ static void sort_keys(struct event_stream *s)
 
 static int open_spill(struct event_stream *s)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[4096];
-	int fd;
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if ((size_t)snprintf(path, sizeof(path), "%s/poolscope-stream.XXXXXX", dir) >= sizeof(path))
-		return error("temporary folder name too long: '%s'", dir);
-	fd = mkstemp(path);
-	if (fd < 0)
-		return error("cannot create a temporary file in '%s': %s", dir, strerror(errno));
-	/* nobody else needs its name; it goes away with the process */
-	unlink(path);
-	s->spill = fdopen(fd, "w+");
-	if (!s->spill) {
-		close(fd);
-		return error("cannot open a temporary file: %s", strerror(errno));
-	}
+	if (!(s->spill = tmpfile_unnamed("stream")))
+		return -1;
 	setvbuf(s->spill, NULL, _IOFBF, 1 << 20);
 	return 0;
 }
