@@ -16,10 +16,19 @@ int cli_parse_bucket(const char *arg, int64_t *usec)
 	return 0;
 }
 
+/* A duration that must not be "auto" (0). */
+static int parse_span(const char *opt, const char *arg, int64_t *usec)
+{
+	if (cli_parse_bucket(arg, usec) < 0)
+		return -1;
+	if (!*usec)
+		return error("%s wants a duration, not '%s'", opt, arg);
+	return 0;
+}
+
 int cli_analysis_option(struct analysis_opts *before, struct analysis_opts *after,
 			struct compare_opts *cmp, int opt, const char *arg)
 {
-	int64_t usec;
 	double pct;
 	switch (opt) {
 	case OPT_AN_POOL:
@@ -29,40 +38,33 @@ int cli_analysis_option(struct analysis_opts *before, struct analysis_opts *afte
 		if (!after)
 			BUG("--pool-after for a command with one side");
 		return pool_config_parse(&after->pool, arg) < 0 ? -1 : 1;
+	case OPT_AN_LATENCY:
+		if (!cmp)
+			BUG("--latency-bound without a comparison");
+		return parse_span("--latency-bound", arg, &cmp->latency_bound_usec) < 0 ? -1 : 1;
 	case OPT_AN_BUCKET:
-	case OPT_AN_GAP:
-		if (cli_parse_bucket(arg, &usec) < 0)
+		if (cli_parse_bucket(arg, &before->bucket_usec) < 0)
 			return -1;
-		if (opt == OPT_AN_BUCKET) {
-			before->bucket_usec = usec;
-			if (after)
-				after->bucket_usec = usec;
-			return 1;
-		}
-		if (!usec)
-			return error("--incident-gap wants a duration, not '%s'", arg);
-		before->incident_gap_usec = usec;
-		if (after)
-			after->incident_gap_usec = usec;
-		return 1;
+		break;
+	case OPT_AN_GAP:
+		if (parse_span("--incident-gap", arg, &before->incident_gap_usec) < 0)
+			return -1;
+		break;
 	case OPT_AN_WARN:
 		if (parse_double(arg, &pct) < 0 || !(pct > 0 && pct <= 100))
 			return error("--warn-pct wants a percentage from 0 to 100, not '%s'", arg);
 		before->warn_pct = pct;
-		if (after)
-			after->warn_pct = pct;
-		return 1;
-	case OPT_AN_LATENCY:
-		if (!cmp)
-			BUG("--latency-bound without a comparison");
-		if (cli_parse_bucket(arg, &usec) < 0)
-			return -1;
-		if (!usec)
-			return error("--latency-bound wants a duration, not '%s'", arg);
-		cmp->latency_bound_usec = usec;
-		return 1;
+		break;
+	default:
+		return 0;
 	}
-	return 0;
+	/* the step, gap and warning level are the same on both sides */
+	if (after) {
+		after->bucket_usec = before->bucket_usec;
+		after->incident_gap_usec = before->incident_gap_usec;
+		after->warn_pct = before->warn_pct;
+	}
+	return 1;
 }
 
 int cli_side_load(struct cli_side *s, const char *label, char **args, int nargs,
