@@ -144,12 +144,19 @@ static struct sample capped(const struct analysis *a)
 	return s;
 }
 
-static void dist_from(struct analysis *a, struct analysis_dist *d, struct sample *s)
+/* Ready a sample for its percentiles, counting it if they are estimates
+ * (the JSON's "percentile_method" says so then). */
+static void sample_ready(struct analysis *a, struct sample *s)
 {
-	memset(d, 0, sizeof(*d));
 	if (sample_is_hist(s))
 		a->approx_dists++;
 	sample_sort_fast(s);
+}
+
+static void dist_from(struct analysis *a, struct analysis_dist *d, struct sample *s)
+{
+	memset(d, 0, sizeof(*d));
+	sample_ready(a, s);
 	d->count = s->nr;
 	if (!s->nr)
 		return;
@@ -1837,9 +1844,7 @@ int analysis_finish(struct analysis *a)
 				/* untimed requests come first (sorted), so buckets are contiguous */
 				struct analysis_bucket *k = &a->buckets[cur];
 				k->lat_n = (uint32_t)bl.nr;
-				if (sample_is_hist(&bl))
-					a->approx_dists++;
-				sample_sort_fast(&bl);
+				sample_ready(a, &bl);
 				if (bl.nr) {
 					k->lat_p50 = sample_percentile(&bl, 50);
 					k->lat_p95 = sample_percentile(&bl, 95);
