@@ -8,10 +8,13 @@
 set -euo pipefail
 cmd=${1:?usage: pg-test-server.sh start|stop DIR}
 dir=${2:?usage: pg-test-server.sh start|stop DIR}
+dir=$(realpath -m "$dir") # as_pg runs from /
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$bindir" ] || { echo "error: no PostgreSQL server installed (run scripts/install-deps.sh)" >&2; exit 2; }
+# as postgres from /: a clone made with mktemp -d is mode 700, and the
+# server's tools complain when they cannot enter the folder they start in
 as_pg() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 case "$cmd" in
 start)
