@@ -10,14 +10,21 @@
 
 void recstore_init(struct recstore *rs, size_t size, size_t mem_bytes)
 {
-	if (!size || size > RECSTORE_BLOCK)
-		BUG("recstore record size %zu not in 1..%zu", size, RECSTORE_BLOCK);
+	recstore_init_block(rs, size, mem_bytes, RECSTORE_BLOCK);
+}
+
+void recstore_init_block(struct recstore *rs, size_t size, size_t mem_bytes, size_t block)
+{
+	if (!size || size > block || block > RECSTORE_BLOCK)
+		BUG("recstore record size %zu, block %zu: not 1 <= size <= block <= %zu", size, block,
+		    RECSTORE_BLOCK);
 	memset(rs, 0, sizeof(*rs));
 	rs->size = size;
-	rs->per_block = RECSTORE_BLOCK / size;
+	rs->block = block;
+	rs->per_block = block / size;
 	if (!mem_bytes)
 		mem_bytes = (size_t)16 * 1024 * 1024;
-	rs->max_blocks = mem_bytes / RECSTORE_BLOCK;
+	rs->max_blocks = mem_bytes / block;
 	if (rs->max_blocks < RECSTORE_MIN_BLOCKS)
 		rs->max_blocks = RECSTORE_MIN_BLOCKS;
 	if (rs->max_blocks > UINT32_MAX - 1) /* slot_of holds slot + 1 in 32 bits */
@@ -56,8 +63,8 @@ static void *scratch(struct recstore *rs)
 static int write_back(struct recstore *rs, struct recstore_block *b)
 {
 	const char *p = b->buf;
-	size_t left = RECSTORE_BLOCK;
-	off_t off = (off_t)(b->id * RECSTORE_BLOCK);
+	size_t left = rs->block;
+	off_t off = (off_t)(b->id * rs->block);
 
 	if (!rs->f && !(rs->f = tmpfile_unnamed("holds"))) {
 		fail(rs); /* tmpfile_unnamed() said why */
@@ -87,11 +94,11 @@ static int write_back(struct recstore *rs, struct recstore_block *b)
 static int load(struct recstore *rs, struct recstore_block *b)
 {
 	char *p = b->buf;
-	size_t left = RECSTORE_BLOCK;
-	off_t off = (off_t)(b->id * RECSTORE_BLOCK);
+	size_t left = rs->block;
+	off_t off = (off_t)(b->id * rs->block);
 
 	if (b->id >= rs->file_blocks) {
-		memset(b->buf, 0, RECSTORE_BLOCK);
+		memset(b->buf, 0, rs->block);
 		return 0;
 	}
 	/* blocks below file_blocks that were never written read as zeroes
@@ -128,7 +135,7 @@ static struct recstore_block *get_block(struct recstore *rs, uint64_t id)
 			rs->blocks = xcalloc(rs->max_blocks, sizeof(*rs->blocks));
 		b = &rs->blocks[rs->nblocks++];
 		memset(b, 0, sizeof(*b));
-		b->buf = xmalloc(RECSTORE_BLOCK);
+		b->buf = xmalloc(rs->block);
 	} else {
 		/* a linear scan, but only beside a 64 KiB write and read */
 		b = &rs->blocks[0];

@@ -28,12 +28,13 @@
 struct recstore_block {
 	uint64_t id;     /* block number: records [id * per_block, (id + 1) * per_block) */
 	uint64_t used;   /* LRU clock of the last access */
-	char *buf;       /* owned: RECSTORE_BLOCK bytes */
+	char *buf;       /* owned: the store's block bytes */
 	bool dirty, valid;
 };
 
 struct recstore {
-	size_t size;        /* bytes per record, at most RECSTORE_BLOCK */
+	size_t size;        /* bytes per record, at most block */
+	size_t block;       /* bytes per block, RECSTORE_BLOCK unless told */
 	size_t per_block;   /* records per block */
 	uint64_t nr;        /* records pushed */
 	struct recstore_block *blocks; /* owned: the in-memory blocks */
@@ -53,6 +54,9 @@ struct recstore {
 
 /* mem_bytes 0: 16 MiB. */
 void recstore_init(struct recstore *rs, size_t size, size_t mem_bytes);
+/* The same with blocks of block bytes (size <= block <= RECSTORE_BLOCK):
+ * smaller blocks let a test reach the file with a few records. */
+void recstore_init_block(struct recstore *rs, size_t size, size_t mem_bytes, size_t block);
 void recstore_release(struct recstore *rs);
 /* Appends a zeroed record at index rs->nr and returns it. */
 void *recstore_push(struct recstore *rs);
