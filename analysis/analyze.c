@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "core/extsort.h"
 #include "core/numparse.h"
 #include "core/recspill.h"
 #include "core/stats.h"
@@ -335,8 +336,7 @@ struct analysis_state {
 
 /*
  * One change of a pool's state, 16 bytes: two per hold and one per pool
- * connect/close line, so at the end of a large run this array is the
- * biggest thing after the holds.  sd packs the pool index (scope, 28 bits)
+ * connect/close line, made as they come due (struct delta_gen).  sd packs the pool index (scope, 28 bits)
  * with dout and dopen (-1, 0, +1, 2 bits each, stored plus one).
  */
 struct delta {
@@ -410,94 +410,120 @@ static int cmp_delta_out_first(const struct delta *x, const struct delta *y)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/*
- * Sorts deltas in place.  qsort() (glibc's merge sort) takes a copy of the
- * array, as large as the array; both orders above are total (seq is
- * unique), so any correct sort gives the same result.  Introsort: quicksort
- * on the median of three, insertion sort below 16, heapsort past a depth of
- * 2 log2 n.
- */
 typedef int delta_cmp_fn(const struct delta *, const struct delta *);
 
-static void delta_swap(struct delta *a, struct delta *b)
+/*
+ * The deltas of the pool-debug holds and the pool connect/close lines, in
+ * one of the two orders above, made as they come due rather than gathered
+ * and sorted: the holds are sorted by start (a hold with no start by its
+ * end), and none of a hold's deltas lies before that key; the connect and
+ * close lines are in time order.  A delta is made when its hold (or line)
+ * is reached and waits in a heap until everything at its instant has been
+ * reached, so the heap holds what is out at once, not the run.  seq
+ * numbers the hold deltas in the holds' order, then the lines: the order
+ * is total, so it is the order a sort of all of them would give.
+ */
+struct delta_gen {
+	struct analysis *a;
+	delta_cmp_fn *cmp;
+	struct pool_key **keys;
+	size_t *nkeys, *kalloc;
+	size_t hold;          /* next hold to reach */
+	size_t op;            /* next connect/close line to reach */
+	uint32_t seq, op_seq; /* next hold delta's seq, first line's */
+	struct delta *heap;
+	size_t nheap, alloc;
+};
+
+static void gen_push(struct delta_gen *g, struct delta d)
 {
-	struct delta t = *a;
-	*a = *b;
-	*b = t;
+	size_t i = g->nheap++;
+	ALLOC_GROW(g->heap, g->nheap, g->alloc);
+	while (i > 0 && g->cmp(&d, &g->heap[(i - 1) / 2]) < 0) {
+		g->heap[i] = g->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	g->heap[i] = d;
 }
 
-static void delta_sift(struct delta *d, size_t root, size_t n, delta_cmp_fn *cmp)
+static struct delta gen_pop(struct delta_gen *g)
 {
-	for (size_t c; (c = 2 * root + 1) < n; root = c) {
-		if (c + 1 < n && cmp(&d[c], &d[c + 1]) < 0)
+	struct delta top = g->heap[0], last = g->heap[--g->nheap];
+	size_t i = 0, n = g->nheap;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && g->cmp(&g->heap[c + 1], &g->heap[c]) < 0)
 			c++;
-		if (cmp(&d[root], &d[c]) >= 0)
-			return;
-		delta_swap(&d[root], &d[c]);
+		if (g->cmp(&g->heap[c], &last) >= 0)
+			break;
+		g->heap[i] = g->heap[c];
+		i = c;
 	}
+	if (n)
+		g->heap[i] = last;
+	return top;
 }
 
-static void delta_sort_rec(struct delta *d, size_t n, unsigned depth, delta_cmp_fn *cmp)
+static void gen_start(struct delta_gen *g, struct analysis *a, delta_cmp_fn *cmp, struct pool_key **keys,
+		      size_t *nkeys, size_t *kalloc, uint32_t op_seq)
 {
-	while (n > 16) {
-		size_t i, j, m = n / 2;
-		if (!depth--) {
-			for (i = n / 2; i-- > 0;)
-				delta_sift(d, i, n, cmp);
-			for (i = n - 1; i > 0; i--) {
-				delta_swap(&d[0], &d[i]);
-				delta_sift(d, 0, i, cmp);
-			}
-			return;
+	memset(g, 0, sizeof(*g));
+	g->a = a;
+	g->cmp = cmp;
+	g->keys = keys;
+	g->nkeys = nkeys;
+	g->kalloc = kalloc;
+	g->op_seq = op_seq;
+}
+
+/* The next delta in order; false at the end. */
+static bool gen_next(struct delta_gen *g, struct delta *out)
+{
+	const struct analysis_state *st = g->a->st;
+	const struct hold_set *hs = &g->a->holds;
+	for (;;) {
+		const struct hold *h = NULL;
+		log_usec key = LOG_USEC_NONE;
+		bool any = false;
+		/* the next pool-debug hold, and the earlier of its key and the
+		 * next line's time: nothing not yet reached lies before it */
+		while (g->hold < hs->nr && (h = hold_at(hs, g->hold))->evidence != HOLD_EV_POOL_DEBUG) {
+			g->hold++;
+			h = NULL;
 		}
-		/* median of first, middle, last to d[0]: the pivot */
-		if (cmp(&d[m], &d[0]) < 0)
-			delta_swap(&d[m], &d[0]);
-		if (cmp(&d[n - 1], &d[m]) < 0) {
-			delta_swap(&d[n - 1], &d[m]);
-			if (cmp(&d[m], &d[0]) < 0)
-				delta_swap(&d[m], &d[0]);
+		if (h) {
+			key = h->start != LOG_USEC_NONE ? h->start : h->end_bound;
+			any = true;
 		}
-		delta_swap(&d[0], &d[m]);
-		/* Hoare partition around d[0]; keys are distinct */
-		i = 0;
-		j = n;
-		for (;;) {
-			while (cmp(&d[++i], &d[0]) < 0 && i < n - 1)
-				;
-			while (cmp(&d[0], &d[--j]) < 0)
-				;
-			if (i >= j)
-				break;
-			delta_swap(&d[i], &d[j]);
+		if (g->op < st->nops && (!any || st->ops[g->op].ts < key)) {
+			key = st->ops[g->op].ts;
+			any = true;
+			h = NULL;
 		}
-		delta_swap(&d[0], &d[j]);
-		/* recurse into the smaller side, loop on the larger */
-		if (j < n - j - 1) {
-			delta_sort_rec(d, j, depth, cmp);
-			d += j + 1;
-			n -= j + 1;
+		if (g->nheap && (!any || g->heap[0].ts < key)) {
+			*out = gen_pop(g);
+			return true;
+		}
+		if (!any)
+			return false;
+		if (h) {
+			uint32_t k = pool_index(g->keys, g->nkeys, g->kalloc, h->pid, h->scope_src, h->pool);
+			if (h->start != LOG_USEC_NONE)
+				gen_push(g, delta_make(h->start, k, 1, 0, g->seq++));
+			if (h->end_bound != LOG_USEC_NONE)
+				gen_push(g, delta_make(h->end_bound, k, -1, 0, g->seq++));
+			g->hold++;
 		} else {
-			delta_sort_rec(d + j + 1, n - j - 1, depth, cmp);
-			n = j;
+			const struct pool_op *op = &st->ops[g->op];
+			uint32_t k = pool_index(g->keys, g->nkeys, g->kalloc, op->pid, op->scope, op->pool);
+			gen_push(g, delta_make(op->ts, k, 0, op->dopen, g->op_seq + (uint32_t)g->op));
+			g->op++;
 		}
 	}
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && cmp(&d[k], &d[k - 1]) < 0; k--)
-			delta_swap(&d[k], &d[k - 1]);
 }
 
-static void delta_sort(struct delta *d, size_t n, delta_cmp_fn *cmp)
-{
-	unsigned depth = 0;
-	for (size_t m = n; m > 1; m >>= 1)
-		depth += 2;
-	delta_sort_rec(d, n, depth, cmp);
-}
-
-/* The pool_size the pool-stat lines gave a pool (-1 none): the latest sample
- * of its process or without a process, taken after the pool was first seen
- * (created_seq; 0 for pools with holds, which exist from the start). */
 static int32_t pool_stats_size(const struct analysis_state *st, int32_t pid, uint64_t created_seq)
 {
 	const struct pid_size *best = st->size_any.seq ? &st->size_any : NULL;
@@ -512,38 +538,27 @@ static void pool_sweep(struct analysis *a)
 {
 	const struct analysis_state *st = a->st;
 	struct pool_key *keys = NULL;
-	size_t nkeys = 0, kalloc = 0, nd = 0, nhold_keys;
-	struct delta *d = NULL;
+	size_t nkeys = 0, kalloc = 0, nhold_deltas = 0, nhold_keys;
+	struct delta_gen g;
+	struct delta d;
 	int64_t *out, *open, *min_out, *min_open;
 	uint64_t *created;
-	uint32_t seq = 0;
 	bool any_debug = false;
 	struct pool_part *parts;
 
-	/* counted first: the array is allocated once, at its size */
+	/* the pools in the order the holds, then the lines, first name them */
 	for (size_t i = 0; i < a->holds.nr; i++) {
-		const struct hold *h = &a->holds.v[i];
+		const struct hold *h = hold_at(&a->holds, i);
 		if (h->evidence != HOLD_EV_POOL_DEBUG)
 			continue;
 		any_debug = true;
-		nd += (h->start != LOG_USEC_NONE) + (h->end_bound != LOG_USEC_NONE);
+		nhold_deltas += (h->start != LOG_USEC_NONE) + (h->end_bound != LOG_USEC_NONE);
+		pool_index(&keys, &nkeys, &kalloc, h->pid, h->scope_src, h->pool);
 	}
 	if (!any_debug)
 		return;
-	nd += st->nops;
-	d = xmalloc((nd ? nd : 1) * sizeof(*d));
-	nd = 0;
-	for (size_t i = 0; i < a->holds.nr; i++) {
-		const struct hold *h = &a->holds.v[i];
-		uint32_t k;
-		if (h->evidence != HOLD_EV_POOL_DEBUG)
-			continue;
-		k = pool_index(&keys, &nkeys, &kalloc, h->pid, h->scope_src, h->pool);
-		if (h->start != LOG_USEC_NONE)
-			d[nd++] = delta_make(h->start, k, 1, 0, seq++);
-		if (h->end_bound != LOG_USEC_NONE)
-			d[nd++] = delta_make(h->end_bound, k, -1, 0, seq++);
-	}
+	if (nhold_deltas + st->nops > UINT32_MAX)
+		BUG("%zu pool changes: more than seq counts", nhold_deltas + st->nops);
 	nhold_keys = nkeys;
 	created = xcalloc(nkeys + st->nops + 1, sizeof(*created));
 	for (size_t i = 0; i < st->nops; i++) {
@@ -551,39 +566,36 @@ static void pool_sweep(struct analysis *a)
 		uint32_t k = pool_index(&keys, &nkeys, &kalloc, op->pid, op->scope, op->pool);
 		if (k >= nhold_keys && !created[k])
 			created[k] = op->seq;
-		d[nd++] = delta_make(op->ts, k, 0, op->dopen, seq++);
 	}
 	/* which pool a sample describes is not known when the sample has no
 	 * pid; a single pool is the common case */
 	for (size_t k = 0; k < nkeys; k++)
 		keys[k].size = pool_stats_size(st, keys[k].pid, created[k]);
 	free(created);
-	/* pass 1 order: at one instant checkouts first, so a 0 ms hold never
-	 * dips below zero (which would read as "already out at the start") */
-	delta_sort(d, nd, cmp_delta_out_first);
 	out = xcalloc(nkeys, sizeof(*out));
 	open = xcalloc(nkeys, sizeof(*open));
 	min_out = xcalloc(nkeys, sizeof(*min_out));
 	min_open = xcalloc(nkeys, sizeof(*min_open));
-	/* Pass 1: a log that begins mid-run shows returns of checkouts (and
-	 * closes of connections) it never saw; the deepest dip below zero is
-	 * what was already out when it began. */
-	for (size_t i = 0; i < nd; i++) {
-		uint32_t k = delta_scope(&d[i]);
-		out[k] += delta_dout(&d[i]);
-		open[k] += delta_dopen(&d[i]);
+	/* Pass 1, checkouts first at one instant (so a 0 ms hold never dips
+	 * below zero, which would read as "already out at the start"): a log
+	 * that begins mid-run shows returns of checkouts (and closes of
+	 * connections) it never saw; the deepest dip below zero is what was
+	 * already out when it began. */
+	gen_start(&g, a, cmp_delta_out_first, &keys, &nkeys, &kalloc, (uint32_t)nhold_deltas);
+	while (gen_next(&g, &d)) {
+		uint32_t k = delta_scope(&d);
+		out[k] += delta_dout(&d);
+		open[k] += delta_dopen(&d);
 		if (out[k] < min_out[k])
 			min_out[k] = out[k];
 		if (open[k] < min_open[k])
 			min_open[k] = open[k];
 	}
+	free(g.heap);
 	for (size_t k = 0; k < nkeys; k++) {
 		out[k] = -min_out[k];
 		open[k] = -min_open[k];
 	}
-	/* pass 2 order: at one instant returns first, so a handover (one
-	 * returned, another checked out in the same ms) is not a peak */
-	delta_sort(d, nd, cmp_delta);
 	parts = xcalloc(nkeys, sizeof(*parts));
 	for (size_t k = 0; k < nkeys; k++) {
 		parts[k].pid = keys[k].pid;
@@ -591,11 +603,6 @@ static void pool_sweep(struct analysis *a)
 		parts[k].pool = keys[k].pool;
 		parts[k].peak_out = (int32_t)out[k];
 		parts[k].peak_overflow = INT32_MIN;
-	}
-	for (size_t i = 0; i < a->holds.nr; i++) {
-		const struct hold *h = &a->holds.v[i];
-		if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE)
-			parts[pool_index(&keys, &nkeys, &kalloc, h->pid, h->scope_src, h->pool)].checkouts++;
 	}
 	/* pool timeouts by pid: to the first pool of that process (all of
 	 * them to the one pool when there is one) */
@@ -609,13 +616,17 @@ static void pool_sweep(struct analysis *a)
 					break;
 				}
 	}
+	/* pass 2, returns first at one instant: a handover (one returned,
+	 * another checked out in the same ms) is not a peak */
 	a->peak_out = 0;
+	gen_start(&g, a, cmp_delta, &keys, &nkeys, &kalloc, (uint32_t)nhold_deltas);
 	{
 		size_t last_b = SIZE_MAX;
 		int32_t now = 0;            /* max over pools of what is out right now */
 		int32_t now_ov = INT32_MIN; /* max over pools of overflow() right now */
-		for (size_t i = 0; i <= nd; i++) {
-			size_t bi = i < nd ? bucket_of(a, d[i].ts) : a->nbuckets - 1;
+		for (;;) {
+			bool more = gen_next(&g, &d);
+			size_t bi = more ? bucket_of(a, d.ts) : a->nbuckets - 1;
 			uint32_t k;
 			/* buckets without a change hold what was out when they began */
 			for (size_t b = last_b == SIZE_MAX ? 0 : last_b + 1; b <= bi && b < a->nbuckets; b++) {
@@ -625,11 +636,13 @@ static void pool_sweep(struct analysis *a)
 					a->buckets[b].peak_overflow = now_ov;
 			}
 			last_b = bi;
-			if (i == nd)
+			if (!more)
 				break;
-			k = delta_scope(&d[i]);
-			out[k] += delta_dout(&d[i]);
-			open[k] += delta_dopen(&d[i]);
+			k = delta_scope(&d);
+			if (delta_dout(&d) > 0)
+				parts[k].checkouts++;
+			out[k] += delta_dout(&d);
+			open[k] += delta_dopen(&d);
 			now = 0;
 			now_ov = INT32_MIN;
 			for (size_t j = 0; j < nkeys; j++) {
@@ -653,12 +666,13 @@ static void pool_sweep(struct analysis *a)
 				a->buckets[bi].peak_overflow = now_ov;
 			if (out[k] > a->peak_out) {
 				a->peak_out = (int32_t)out[k];
-				a->peak_at = d[i].ts;
+				a->peak_at = d.ts;
 			}
 			if (now_ov > a->peak_overflow)
 				a->peak_overflow = now_ov;
 		}
 	}
+	free(g.heap);
 	a->peak_from = "pool_debug";
 	a->pools = nkeys;
 	a->pool_parts = parts;
@@ -667,7 +681,6 @@ static void pool_sweep(struct analysis *a)
 	free(open);
 	free(min_out);
 	free(min_open);
-	free(d);
 	free(keys);
 }
 
@@ -726,7 +739,7 @@ static bool in_window(const struct analysis *a, log_usec t)
 }
 
 struct hold_ref {
-	log_usec end;
+	log_usec end, start;
 	size_t idx;
 };
 
@@ -736,6 +749,43 @@ static int cmp_hold_ref(const void *a, const void *b)
 	if (x->end != y->end)
 		return x->end < y->end ? -1 : 1;
 	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The holds requests may take, in order of end: a window that slides
+ * forward over the sorted ends (positions base .. base + n of the sort),
+ * each with whether it is taken. */
+struct ref_window {
+	struct extsort ends;
+	struct hold_ref *v;
+	uint8_t *taken;
+	size_t base, n, alloc, talloc;
+};
+
+/* Position j (j >= base) of the sorted ends, or NULL past the last. */
+static struct hold_ref *ref_get(struct ref_window *w, size_t j)
+{
+	while (j >= w->base + w->n) {
+		const struct hold_ref *r = extsort_next(&w->ends);
+		if (!r)
+			return NULL;
+		ALLOC_GROW(w->v, w->n + 1, w->alloc);
+		ALLOC_GROW(w->taken, w->n + 1, w->talloc);
+		w->v[w->n] = *r;
+		w->taken[w->n++] = 0;
+	}
+	return &w->v[j - w->base];
+}
+
+/* Forgets the positions before lo: no request can take them any more. */
+static void ref_forget(struct ref_window *w, size_t lo)
+{
+	size_t drop = lo - w->base;
+	if (drop < 4096 || drop * 2 < w->n)
+		return;
+	memmove(w->v, w->v + drop, (w->n - drop) * sizeof(*w->v));
+	memmove(w->taken, w->taken + drop, w->n - drop);
+	w->n -= drop;
+	w->base = lo;
 }
 
 /*
@@ -748,36 +798,41 @@ static int cmp_hold_ref(const void *a, const void *b)
  * out: a timed-out checkout holds nothing) the unmatched hold that began
  * before the request's reference time and ended closest after it, within
  * match_tail, is taken.  Requests with a latency use [start, start + dur] as
- * the span the hold must fit in.
+ * the span the hold must fit in.  The holds are walked in order of end
+ * (core/extsort), through a window as wide as one request's reach.
+ * Returns -1 if a temporary file failed (error() said so).
  */
-static void match_holds(struct analysis *a, struct recspill *reqs)
+static int match_holds(struct analysis *a, struct recspill *reqs)
 {
 	struct hold_set *hs = &a->holds;
-	struct hold_ref *hr = NULL;
+	struct ref_window w;
 	size_t nh = 0, lo = 0;
-	uint8_t *taken;
+	int ret = 0;
 	const int64_t slack = 5000; /* clock rounding between two logs (ms) */
 
-	for (size_t i = 0; i < hs->nr; i++)
-		if (hs->v[i].evidence == HOLD_EV_POOL_DEBUG && hs->v[i].start != LOG_USEC_NONE &&
-		    hs->v[i].end != LOG_USEC_NONE)
+	if (!reqs->nr)
+		return 0;
+	memset(&w, 0, sizeof(w));
+	extsort_init(&w.ends, sizeof(struct hold_ref), cmp_hold_ref, a->opts.hold_memory);
+	for (size_t i = 0; i < hs->nr; i++) {
+		const struct hold *h = hold_at(hs, i);
+		if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE && h->end != LOG_USEC_NONE) {
+			struct hold_ref r = { h->end, h->start, i };
+			extsort_add(&w.ends, &r);
 			nh++;
-	if (!nh || !reqs->nr)
-		return;
-	hr = xmalloc(nh * sizeof(*hr));
-	nh = 0;
-	for (size_t i = 0; i < hs->nr; i++)
-		if (hs->v[i].evidence == HOLD_EV_POOL_DEBUG && hs->v[i].start != LOG_USEC_NONE &&
-		    hs->v[i].end != LOG_USEC_NONE)
-			hr[nh++] = (struct hold_ref){ hs->v[i].end, i };
-	if (nh > 1) /* qsort(NULL, 0) is undefined */
-		qsort(hr, nh, sizeof(*hr), cmp_hold_ref);
-	taken = xcalloc(nh, 1);
-	if (recspill_rewind(reqs) < 0)
+		}
+	}
+	if (!nh)
 		goto out;
+	if (extsort_finish(&w.ends) < 0 || recspill_rewind(reqs) < 0) {
+		ret = -1;
+		goto out;
+	}
 	for (const struct req *q; (q = recspill_next(reqs));) {
 		log_usec anchor, begin, hi;
 		size_t best = SIZE_MAX;
+		const struct hold_ref *r;
+		struct hold *h;
 		if (q->ts == LOG_USEC_NONE || q->status >= 500 || (q->src < a->tl->nsrc && a->st->coarse[q->src]))
 			continue;
 		if (q->dur != EVENT_NO_DURATION && q->dur >= 0) {
@@ -790,21 +845,21 @@ static void match_holds(struct analysis *a, struct recspill *reqs)
 		hi = anchor + a->opts.match_tail_usec;
 		/* both kinds of request have ts - slack as the earliest end, and
 		 * requests come in ts order, so lo only moves forward */
-		while (lo < nh && hr[lo].end < q->ts - slack)
+		while ((r = ref_get(&w, lo)) && r->end < q->ts - slack)
 			lo++;
-		for (size_t j = lo; j < nh && hr[j].end <= hi; j++) {
-			const struct hold *h = &hs->v[hr[j].idx];
-			if (taken[j])
+		ref_forget(&w, lo);
+		for (size_t j = lo; (r = ref_get(&w, j)) && r->end <= hi; j++) {
+			if (w.taken[j - w.base])
 				continue;
 			if (begin != LOG_USEC_NONE) {
 				/* the hold lies inside the request: the end closest
 				 * to the response wins */
-				int64_t dist = h->end > anchor ? h->end - anchor : anchor - h->end;
+				int64_t dist = r->end > anchor ? r->end - anchor : anchor - r->end;
 				int64_t bd;
-				if (h->start < begin)
+				if (r->start < begin)
 					continue;
 				if (best != SIZE_MAX) {
-					const struct hold *b = &hs->v[hr[best].idx];
+					const struct hold_ref *b = &w.v[best - w.base];
 					bd = b->end > anchor ? b->end - anchor : anchor - b->end;
 					if (bd <= dist)
 						continue;
@@ -813,7 +868,7 @@ static void match_holds(struct analysis *a, struct recspill *reqs)
 			} else {
 				/* no latency: the first return at or after the access
 				 * line of a checkout made before it */
-				if (h->end < anchor - slack || h->start > anchor + slack)
+				if (r->end < anchor - slack || r->start > anchor + slack)
 					continue;
 				best = j;
 				break;
@@ -821,14 +876,19 @@ static void match_holds(struct analysis *a, struct recspill *reqs)
 		}
 		if (best == SIZE_MAX)
 			continue;
-		taken[best] = 1;
-		a->hold_origin[hr[best].idx] = ORIGIN_API;
-		a->hold_endpoint[hr[best].idx] = q->ep;
+		w.taken[best - w.base] = 1;
+		h = hold_at(hs, w.v[best - w.base].idx);
+		h->origin = ORIGIN_API;
+		h->endpoint = q->ep;
 		a->holds_matched++;
 	}
+	if (reqs->failed || w.ends.failed)
+		ret = -1;
 out:
-	free(taken);
-	free(hr);
+	extsort_release(&w.ends);
+	free(w.v);
+	free(w.taken);
+	return ret;
 }
 
 static log_usec hold_key(const struct hold *h)
@@ -842,7 +902,7 @@ static size_t hold_lower_bound(const struct hold_set *hs, log_usec t)
 	size_t lo = 0, hi = hs->nr;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct hold *h = &hs->v[mid];
+		const struct hold *h = hold_at(hs, mid);
 		log_usec k = h->start != LOG_USEC_NONE ? h->start : h->end;
 		if (k < t)
 			lo = mid + 1;
@@ -915,26 +975,29 @@ static void attribute_batches(struct analysis *a)
 			continue;
 		if (w->start_line != LOG_USEC_NONE && w->start_line > w->start) {
 			size_t lead = SIZE_MAX;
+			log_usec lead_end = LOG_USEC_NONE;
 			for (size_t i = hold_lower_bound(hs, w->start); i < hs->nr; i++) {
-				const struct hold *h = &hs->v[i];
+				const struct hold *h = hold_at(hs, i);
 				if (h->start == LOG_USEC_NONE || h->start > w->start_line)
 					break;
-				if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_UNKNOWN ||
+				if (h->evidence != HOLD_EV_POOL_DEBUG || h->origin != ORIGIN_UNKNOWN ||
 				    h->end == LOG_USEC_NONE || h->end > w->start_line)
 					continue;
-				if (lead == SIZE_MAX || h->end > hs->v[lead].end)
+				if (lead == SIZE_MAX || h->end > lead_end) {
 					lead = i;
+					lead_end = h->end;
+				}
 			}
 			if (lead != SIZE_MAX)
-				a->hold_origin[lead] = ORIGIN_BATCH;
+				hold_at(hs, lead)->origin = ORIGIN_BATCH;
 		}
 		for (size_t i = hold_lower_bound(hs, w->start - BURST_BEFORE); i < hs->nr; i++) {
-			const struct hold *h = &hs->v[i];
+			const struct hold *h = hold_at(hs, i);
 			if (h->start == LOG_USEC_NONE)
 				continue;
 			if (h->start > w->start + BURST_AFTER)
 				break;
-			if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_UNKNOWN)
+			if (h->evidence != HOLD_EV_POOL_DEBUG || h->origin != ORIGIN_UNKNOWN)
 				continue;
 			ALLOC_GROW(burst, nb + 1, balloc);
 			burst[nb].len = hold_len(h, a->end);
@@ -946,25 +1009,26 @@ static void attribute_batches(struct analysis *a)
 		for (size_t k = 0; k < nb && k < take; k++) {
 			if (w->connections <= 0 && burst[k].len < BURST_MIN_HOLD)
 				break;
-			a->hold_origin[burst[k].idx] = ORIGIN_BATCH;
+			hold_at(hs, burst[k].idx)->origin = ORIGIN_BATCH;
 			ALLOC_GROW(stack, nstack + 1, salloc);
 			stack[nstack++] = burst[k].idx;
 		}
 		chain = w->commits < 0 || w->connections <= 0 || w->commits > w->connections;
 		while (nstack) {
-			const struct hold *p = &hs->v[stack[--nstack]];
+			/* a copy: the walk below reads other holds */
+			const struct hold pc = *hold_at(hs, stack[--nstack]), *p = &pc;
 			if (!chain || p->end == LOG_USEC_NONE || p->end > we)
 				continue;
 			for (size_t i = hold_lower_bound(hs, p->end); i < hs->nr; i++) {
-				const struct hold *h = &hs->v[i];
+				struct hold *h = hold_at(hs, i);
 				if (h->start == LOG_USEC_NONE)
 					continue;
 				if (h->start > p->end + CHAIN_GAP || h->start > we)
 					break;
-				if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_UNKNOWN ||
+				if (h->evidence != HOLD_EV_POOL_DEBUG || h->origin != ORIGIN_UNKNOWN ||
 				    h->pid != p->pid || h->scope_src != p->scope_src || h->pool != p->pool)
 					continue;
-				a->hold_origin[i] = ORIGIN_BATCH;
+				h->origin = ORIGIN_BATCH;
 				ALLOC_GROW(stack, nstack + 1, salloc);
 				stack[nstack++] = i;
 				break;
@@ -975,24 +1039,23 @@ static void attribute_batches(struct analysis *a)
 	free(burst);
 }
 
-static void split_origins(struct analysis *a, struct recspill *reqs)
+/* Each hold's origin (the event's, where a parser knew it) becomes the
+ * verdict, in place; matched holds get their endpoint.  Returns -1 if a
+ * temporary file failed. */
+static int split_origins(struct analysis *a, struct recspill *reqs)
 {
 	struct hold_set *hs = &a->holds;
 	bool any_context = hs->nbatches > 0 || reqs->nr > 0;
-	a->hold_origin = xcalloc(hs->nr ? hs->nr : 1, 1);
-	a->hold_endpoint = xmalloc((hs->nr ? hs->nr : 1) * sizeof(*a->hold_endpoint));
-	for (size_t i = 0; i < hs->nr; i++) {
-		a->hold_origin[i] = hs->v[i].origin;
-		a->hold_endpoint[i] = -1;
-	}
-	match_holds(a, reqs);
+	int ret = match_holds(a, reqs);
 	attribute_batches(a);
 	/* the rest: API work when the logs show API traffic or batch lines
 	 * (whatever is not a batch), else unknown */
-	for (size_t i = 0; i < hs->nr; i++)
-		if (a->hold_origin[i] == ORIGIN_UNKNOWN && hs->v[i].evidence == HOLD_EV_POOL_DEBUG &&
-		    any_context)
-			a->hold_origin[i] = ORIGIN_API;
+	for (size_t i = 0; i < hs->nr && any_context; i++) {
+		struct hold *h = hold_at(hs, i);
+		if (h->origin == ORIGIN_UNKNOWN && h->evidence == HOLD_EV_POOL_DEBUG)
+			h->origin = ORIGIN_API;
+	}
+	return ret;
 }
 
 /* ---- incidents ---------------------------------------------------------- */
@@ -1026,7 +1089,7 @@ static void find_incidents(struct analysis *a)
 	int64_t max_len = 0;
 	size_t *unended = NULL, nunended = 0, ualloc = 0;
 	for (size_t h = 0; h < a->holds.nr; h++) {
-		const struct hold *hd = &a->holds.v[h];
+		const struct hold *hd = hold_at(&a->holds, h);
 		if (hd->end_bound == LOG_USEC_NONE) {
 			ALLOC_GROW(unended, nunended + 1, ualloc);
 			unended[nunended++] = h;
@@ -1102,16 +1165,19 @@ static void find_incidents(struct analysis *a)
 		 * holds are sorted by start, so only those starting after
 		 * start - longest can overlap, plus the few with no end */
 		for (size_t h = hold_lower_bound(&a->holds, inc->start - max_len), u = 0; ; ) {
-			const struct hold *hd;
+			struct hold hc; /* a copy: the holders are read below */
+			const struct hold *hd = &hc;
+			size_t hi;
 			int64_t d;
 			size_t k;
-			if (h < a->holds.nr && hold_key(&a->holds.v[h]) <= inc->end) {
-				h++;
-				hd = &a->holds.v[h - 1];
+			if (h < a->holds.nr && hold_key(hold_at(&a->holds, h)) <= inc->end) {
+				hi = h++;
+				hc = *hold_at(&a->holds, hi);
 				if (hd->end_bound == LOG_USEC_NONE)
 					continue; /* counted from the unended list */
 			} else if (u < nunended) {
-				hd = &a->holds.v[unended[u++]];
+				hi = unended[u++];
+				hc = *hold_at(&a->holds, hi);
 				if (hd->start != LOG_USEC_NONE && hd->start > inc->end)
 					continue;
 			} else {
@@ -1126,14 +1192,14 @@ static void find_incidents(struct analysis *a)
 			    (hd->end_bound == LOG_USEC_NONE || hd->end_bound > inc->start))
 				inc->held_at_start++;
 			for (k = inc->nholders; k > 0; k--) {
-				const struct hold *o = &a->holds.v[inc->holder_idx[k - 1]];
+				const struct hold *o = hold_at(&a->holds, inc->holder_idx[k - 1]);
 				if (overlap_dur(o, inc->start, inc->end) >= d)
 					break;
 				if (k < INCIDENT_MAX_HOLDERS)
 					inc->holder_idx[k] = inc->holder_idx[k - 1];
 			}
 			if (k < INCIDENT_MAX_HOLDERS) {
-				inc->holder_idx[k] = (size_t)(hd - a->holds.v);
+				inc->holder_idx[k] = hi;
 				if (inc->nholders < INCIDENT_MAX_HOLDERS)
 					inc->nholders++;
 			}
@@ -1199,19 +1265,20 @@ static void batch_effects(struct analysis *a)
 		/* holds are sorted by start: binary search the window */
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
-			log_usec k = hs->v[mid].start != LOG_USEC_NONE ? hs->v[mid].start : hs->v[mid].end;
+			const struct hold *h = hold_at(hs, mid);
+			log_usec k = h->start != LOG_USEC_NONE ? h->start : h->end;
 			if (k < ws)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		for (size_t i = lo; i < hs->nr; i++) {
-			const struct hold *h = &hs->v[i];
+			const struct hold *h = hold_at(hs, i);
 			if (h->start == LOG_USEC_NONE)
 				continue;
 			if (h->start > we)
 				break;
-			if (h->evidence != HOLD_EV_POOL_DEBUG || a->hold_origin[i] != ORIGIN_BATCH)
+			if (h->evidence != HOLD_EV_POOL_DEBUG || h->origin != ORIGIN_BATCH)
 				continue;
 			if (hold_complete(h)) {
 				sample_add(&s, h->dur);
@@ -1397,6 +1464,7 @@ int analysis_begin(struct analysis *a, const struct timeline *sources,
 	a->batch_commits_min = a->batch_commits_max = -1;
 	a->config = opts->pool;
 	hold_set_init(&a->holds);
+	a->holds.mem_bytes = opts->hold_memory;
 	holds_begin(&a->holds);
 
 	/* buckets: the time series needs the span before the first event */
@@ -1716,9 +1784,9 @@ int analysis_finish(struct analysis *a)
 	/* checkouts and occupancy */
 	if (a->holds.checkouts || a->holds.checkins) {
 		a->checkouts = (long)a->holds.checkouts;
-		for (size_t i = 0; i < a->holds.nr; i++) {
-			const struct hold *h = &a->holds.v[i];
-			if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE && a->nbuckets)
+		for (size_t i = 0; i < a->holds.nr && a->nbuckets; i++) {
+			const struct hold *h = hold_at(&a->holds, i);
+			if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE)
 				a->buckets[bucket_of(a, h->start)].checkouts++;
 		}
 	}
@@ -1792,7 +1860,8 @@ int analysis_finish(struct analysis *a)
 	}
 
 	/* origins and hold distributions */
-	split_origins(a, &st->reqs);
+	if (split_origins(a, &st->reqs) < 0)
+		failed = true;
 	if (a->holds.best == HOLD_EV_LITTLE) {
 		a->hold.mean = (double)a->holds.little_mean_hold;
 	} else if (a->holds.best != HOLD_EV_NONE) {
@@ -1802,13 +1871,13 @@ int analysis_finish(struct analysis *a)
 			ep[e] = capped(a);
 		s = capped(a);
 		for (size_t i = 0; i < a->holds.nr; i++) {
-			const struct hold *h = &a->holds.v[i];
+			const struct hold *h = hold_at(&a->holds, i);
 			if (h->evidence != a->holds.best || !hold_complete(h))
 				continue;
 			sample_add(&s, h->dur);
-			sample_add(&by[a->hold_origin[i] < ORIGIN__COUNT ? a->hold_origin[i] : 0], h->dur);
-			if (a->hold_endpoint[i] >= 0)
-				sample_add(&ep[a->hold_endpoint[i]], h->dur);
+			sample_add(&by[h->origin < ORIGIN__COUNT ? h->origin : 0], h->dur);
+			if (h->endpoint >= 0)
+				sample_add(&ep[h->endpoint], h->dur);
 		}
 		dist_from(a, &a->hold, &s);
 		sample_clear(&s);
@@ -1889,7 +1958,7 @@ int analysis_finish(struct analysis *a)
 		free(ep);
 	}
 	{
-		/* endpoint order: by requests, then path; hold_endpoint follows */
+		/* endpoint order: by requests, then path; the holds' endpoints follow */
 		int32_t *map = xmalloc((a->nendpoints ? a->nendpoints : 1) * sizeof(*map));
 		const char **paths = xmalloc((a->nendpoints ? a->nendpoints : 1) * sizeof(*paths));
 		const char **methods = xmalloc((a->nendpoints ? a->nendpoints : 1) * sizeof(*methods));
@@ -1905,9 +1974,11 @@ int analysis_finish(struct analysis *a)
 					map[f] = (int32_t)e;
 					break;
 				}
-		for (size_t i = 0; i < a->holds.nr; i++)
-			if (a->hold_endpoint[i] >= 0)
-				a->hold_endpoint[i] = map[a->hold_endpoint[i]];
+		for (size_t i = 0; i < a->holds.nr && a->nendpoints; i++) {
+			struct hold *h = hold_at(&a->holds, i);
+			if (h->endpoint >= 0)
+				h->endpoint = map[h->endpoint];
+		}
 		free(map);
 		free(paths);
 		free(methods);
@@ -1925,7 +1996,7 @@ int analysis_finish(struct analysis *a)
 	sample_clear(&s_lat);
 	sample_clear(&s_lat_in);
 	sample_clear(&s_lat_out);
-	if (st->reqs.failed)
+	if (st->reqs.failed || hold_set_failed(&a->holds))
 		failed = true; /* error() said why */
 	state_free(st);
 	a->st = NULL;
@@ -1953,8 +2024,6 @@ void analysis_release(struct analysis *a)
 {
 	state_free(a->st);
 	hold_set_release(&a->holds);
-	free(a->hold_origin);
-	free(a->hold_endpoint);
 	free(a->status);
 	free(a->endpoints);
 	free(a->buckets);

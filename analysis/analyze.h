@@ -54,6 +54,9 @@ struct analysis_opts {
 	size_t req_memory;           /* HTTP requests kept in memory; past them they wait
 	                                for the end in a temp file (core/recspill.h);
 	                                0 = 65536 */
+	size_t hold_memory;          /* bytes for the holds (one per checkout) and
+	                                their sorts; past them the holds wait in a
+	                                temp file (core/recstore.h); 0 = 16 MiB */
 };
 #define ANALYSIS_SAMPLE_CAP ((size_t)1000000)
 void analysis_opts_init(struct analysis_opts *o);
@@ -105,7 +108,7 @@ struct analysis_incident {
 	size_t nbatches;        /* batches running during it (may exceed the list) */
 	size_t batch_idx[INCIDENT_MAX_BATCHES];  /* into holds.batches */
 	size_t nholders;
-	size_t holder_idx[INCIDENT_MAX_HOLDERS]; /* into holds.v: longest overlapping */
+	size_t holder_idx[INCIDENT_MAX_HOLDERS]; /* hold_at(&holds, i): longest overlapping */
 	size_t held_at_start;   /* holds out at start (pool debug), or 0 */
 };
 
@@ -161,8 +164,6 @@ struct analysis {
 	size_t approx_dists;       /* distributions past opts.sample_cap (histogram) */
 	size_t untimed;            /* events with no time at all */
 	struct hold_set holds;     /* owned */
-	uint8_t *hold_origin;      /* owned: holds.v[i] origin after the split */
-	int32_t *hold_endpoint;    /* owned: index into endpoints, or -1 */
 
 	/* pool */
 	struct pool_config config;

@@ -365,11 +365,11 @@ static void incidents(struct jw *w, const struct analysis *a)
 		jw_arr_begin(w);
 		for (size_t h = 0; h < in->nholders; h++) {
 			size_t idx = in->holder_idx[h];
-			const struct hold *hd = &a->holds.v[idx];
+			const struct hold *hd = hold_at(&a->holds, idx);
 			jw_obj_begin(w);
 			jw_kstr(w, "conn", hd->conn);
 			jw_kstr(w, "name", hd->name);
-			jw_kstr(w, "origin", event_origin_name(a->hold_origin[idx]));
+			jw_kstr(w, "origin", event_origin_name(hd->origin));
 			jw_kts(w, "start", hd->start);
 			jw_kts(w, "end", hd->end);
 			kusec_or_null(w, "duration_s", (double)hd->dur, hold_complete(hd));
@@ -457,7 +457,7 @@ void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *o)
 	static const char *const flag_names[] = { "open", "no_start", "lost", "closed_out", "carried" };
 	strbuf_addstr(o, "start\tend\tduration_s\tconn\torigin\tevidence\tflags\tendpoint\tsrc\tline\n");
 	for (size_t i = 0; i < a->holds.nr; i++) {
-		const struct hold *h = &a->holds.v[i];
+		const struct hold *h = hold_at(&a->holds, i);
 		char iso[32];
 		int nf = 0;
 		if (h->start != LOG_USEC_NONE) {
@@ -474,14 +474,14 @@ void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *o)
 			strbuf_addf(o, "%.6f", (double)h->dur / 1e6);
 		strbuf_addch(o, '\t');
 		tsv_field(o, h->conn ? h->conn : h->name);
-		strbuf_addf(o, "\t%s\t%s\t", event_origin_name(a->hold_origin[i]),
+		strbuf_addf(o, "\t%s\t%s\t", event_origin_name(h->origin),
 			    hold_evidence_name(h->evidence));
 		for (int f = 0; f < 5; f++)
 			if (h->flags & (1u << f))
 				strbuf_addf(o, "%s%s", nf++ ? "," : "", flag_names[f]);
 		strbuf_addch(o, '\t');
-		if (a->hold_endpoint[i] >= 0) {
-			const struct endpoint_stats *e = &a->endpoints[a->hold_endpoint[i]];
+		if (h->endpoint >= 0) {
+			const struct endpoint_stats *e = &a->endpoints[h->endpoint];
 			if (e->method) {
 				tsv_field(o, e->method);
 				strbuf_addch(o, ' ');

@@ -78,13 +78,13 @@ void analysis_likely_cause(const struct analysis *a, const struct analysis_incid
 		return;
 	}
 	if (in->nholders) {
-		const struct hold *h = &a->holds.v[in->holder_idx[0]];
+		const struct hold *h = hold_at(&a->holds, in->holder_idx[0]);
 		strbuf_addf(out, "no batch ran; the longest hold was ");
 		if (hold_complete(h))
 			tf_dur(out, (double)h->dur);
 		else
 			strbuf_addstr(out, "never returned");
-		strbuf_addf(out, " (%s, ", event_origin_name(a->hold_origin[in->holder_idx[0]]));
+		strbuf_addf(out, " (%s, ", event_origin_name(h->origin));
 		tf_ref(out, a, h->src, h->line, md);
 		strbuf_addf(out, ") while %s", what);
 		return;
@@ -117,14 +117,14 @@ static void incident_text(struct strbuf *o, const struct analysis *a, size_t i)
 	if (in->nholders) {
 		strbuf_addstr(o, "     longest holders:");
 		for (size_t h = 0; h < in->nholders && h < 3; h++) {
-			const struct hold *hd = &a->holds.v[in->holder_idx[h]];
+			const struct hold *hd = hold_at(&a->holds, in->holder_idx[h]);
 			strbuf_addstr(o, h ? ";" : "");
 			strbuf_addch(o, ' ');
 			if (hd->conn)
 				tf_clean(o, hd->conn, 40);
 			else if (hd->name)
 				tf_clean(o, hd->name, 40);
-			strbuf_addf(o, " (%s) ", event_origin_name(a->hold_origin[in->holder_idx[h]]));
+			strbuf_addf(o, " (%s) ", event_origin_name(hd->origin));
 			if (hold_complete(hd))
 				tf_dur(o, (double)hd->dur);
 			else

@@ -439,9 +439,14 @@ static void add_peak_refs(struct audit_finding *f, const struct analysis *a, con
 	}
 }
 
-static int cmp_hold_dur_desc(const void *x, const void *y)
+/* A hold over the limit, as evidence: the longest come first. */
+struct long_hold {
+	int64_t dur;
+	uint32_t src, line;
+};
+
+static int cmp_long_hold(const struct long_hold *a, const struct long_hold *b)
 {
-	const struct hold *a = *(const struct hold *const *)x, *b = *(const struct hold *const *)y;
 	if (a->dur != b->dur)
 		return a->dur > b->dur ? -1 : 1;
 	if (a->src != b->src)
@@ -548,26 +553,35 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 
 	if (t->max_hold_p95_usec >= 0 && a->hold.count > 0 &&
 	    a->hold.p95 > (double)t->max_hold_p95_usec) {
-		const struct hold **longest;
-		size_t n = 0;
+		struct long_hold top[AUDIT_MAX_REFS];
+		size_t n = 0, ntop = 0;
 		strbuf_reset(&sb);
 		strbuf_addf(&sb, "connection hold p95 %.1f s above %.1f s (%zu holds from %s, max %.1f s)",
 			    a->hold.p95 / 1e6, t->max_hold_p95_usec / 1e6, a->hold.count,
 			    hold_evidence_describe(a->holds.best), a->hold.max / 1e6);
 		f = audit_add(r, AUDIT_WARNING, "hold_p95", a->hold.p95 / 1e6,
 			      t->max_hold_p95_usec / 1e6, sb.buf);
-		/* evidence: the longest holds over the limit */
-		longest = xcalloc(a->holds.nr ? a->holds.nr : 1, sizeof(*longest));
+		/* evidence: the longest holds over the limit (the refs a finding
+		 * keeps; the rest are counted) */
 		for (size_t i = 0; i < a->holds.nr; i++) {
-			const struct hold *h = &a->holds.v[i];
-			if (h->evidence == a->holds.best && hold_complete(h) &&
-			    h->dur > t->max_hold_p95_usec)
-				longest[n++] = h;
+			const struct hold *h = hold_at(&a->holds, i);
+			struct long_hold l = { h->dur, h->src, h->line };
+			size_t k;
+			if (h->evidence != a->holds.best || !hold_complete(h) || h->dur <= t->max_hold_p95_usec)
+				continue;
+			n++;
+			for (k = ntop; k > 0 && cmp_long_hold(&l, &top[k - 1]) < 0; k--)
+				if (k < AUDIT_MAX_REFS)
+					top[k] = top[k - 1];
+			if (k < AUDIT_MAX_REFS) {
+				top[k] = l;
+				if (ntop < AUDIT_MAX_REFS)
+					ntop++;
+			}
 		}
-		qsort(longest, n, sizeof(*longest), cmp_hold_dur_desc);
-		for (size_t i = 0; i < n; i++)
-			audit_add_ref(f, analysis_src_name(a, longest[i]->src), longest[i]->line);
-		free(longest);
+		for (size_t i = 0; i < ntop; i++)
+			audit_add_ref(f, analysis_src_name(a, top[i].src), top[i].line);
+		f->more_refs += n - ntop;
 	}
 
 	for (size_t i = 0; t->max_unparsed_pct >= 0 && i < tl->nsrc; i++) {

@@ -281,12 +281,12 @@ static void chart_holds(struct chart *c, const struct report_side *sides, size_t
 		if (a->holds.best == HOLD_EV_NONE || a->holds.best == HOLD_EV_LITTLE)
 			continue;
 		for (size_t i = 0; i < a->holds.nr; i++) {
-			const struct hold *h = &a->holds.v[i];
+			const struct hold *h = hold_at(&a->holds, i);
 			if (h->evidence != a->holds.best || !hold_complete(h))
 				continue;
 			ALLOC_GROW(all, na + 1, aa);
 			all[na++] = h->dur;
-			if (a->hold_origin[i] == ORIGIN_BATCH && h->evidence == HOLD_EV_POOL_DEBUG) {
+			if (h->origin == ORIGIN_BATCH && h->evidence == HOLD_EV_POOL_DEBUG) {
 				ALLOC_GROW(batch, nb + 1, ab);
 				batch[nb++] = h->dur;
 			}

@@ -610,7 +610,7 @@ static void rows_hist(struct strbuf *rows, const struct audit_store_run *run, in
 	struct audit_trend days;
 	audit_trend_init(&days);
 	for (size_t i = 0; i < a->holds.nr; i++) {
-		const struct hold *h = &a->holds.v[i];
+		const struct hold *h = hold_at(&a->holds, i);
 		int64_t day;
 		if (h->evidence != a->holds.best || !hold_complete(h) || h->start == LOG_USEC_NONE)
 			continue;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include "core/arena.h"
+#include "core/extsort.h"
 #include "core/error.h"
 #include "core/strbuf.h"
 #include "core/banned.h"
@@ -39,12 +40,13 @@ void hold_set_init(struct hold_set *hs)
 {
 	memset(hs, 0, sizeof(*hs));
 	strtab_init(&hs->strings);
+	recstore_init(&hs->store, sizeof(struct hold), 0);
 	hs->little_mean_hold = EVENT_NO_DURATION;
 }
 
 void hold_set_release(struct hold_set *hs)
 {
-	free(hs->v);
+	recstore_release(&hs->store);
 	free(hs->batches);
 	builder_free(hs->b);
 	strtab_release(&hs->strings);
@@ -217,12 +219,11 @@ struct carry {
 /* a pre-ping reconnect creates the new connection within milliseconds */
 #define CARRY_WINDOW (2 * USEC_PER_SEC)
 
+/* A new hold, at index hs->nr - 1 (the pointer is hold_at()'s) */
 static struct hold *new_hold(struct hold_set *hs, const struct event *ev, enum hold_evidence e)
 {
-	struct hold *h;
-	ALLOC_GROW(hs->v, hs->nr + 1, hs->alloc);
-	h = &hs->v[hs->nr++];
-	memset(h, 0, sizeof(*h));
+	struct hold *h = recstore_push(&hs->store);
+	hs->nr++;
 	h->start = h->end = h->end_bound = LOG_USEC_NONE;
 	h->dur = EVENT_NO_DURATION;
 	h->conn = ev->conn;
@@ -231,6 +232,7 @@ static struct hold *new_hold(struct hold_set *hs, const struct event *ev, enum h
 	h->line = ev->line;
 	h->scope_src = ev->pid ? UINT32_MAX : ev->src;
 	h->pool = ev->pool;
+	h->endpoint = -1;
 	h->origin = ev->origin;
 	h->evidence = (uint8_t)e;
 	return h;
@@ -260,7 +262,7 @@ static void pool_event(struct hold_set *hs, struct conn_map *map, struct carry *
 	switch (ev->kind) {
 	case EVENT_POOL_CHECKOUT:
 		if (st->open >= 0) {
-			h = &hs->v[st->open];
+			h = hold_at(hs, (size_t)st->open);
 			if (h->start == ev->ts && h->src == ev->src) {
 				hs->duplicates++; /* same line written twice */
 				return;
@@ -274,7 +276,7 @@ static void pool_event(struct hold_set *hs, struct conn_map *map, struct carry *
 		st->tentative = st->carry_from = -1;
 		h = new_hold(hs, ev, HOLD_EV_POOL_DEBUG);
 		h->start = ev->ts;
-		st->open = (long)(h - hs->v);
+		st->open = (long)hs->nr - 1;
 		break;
 	case EVENT_POOL_CHECKIN:
 		if (st->open < 0 && st->last_checkin == ev->ts) {
@@ -284,18 +286,18 @@ static void pool_event(struct hold_set *hs, struct conn_map *map, struct carry *
 		hs->checkins++;
 		st->last_checkin = ev->ts;
 		if (st->open >= 0) {
-			end_hold(&hs->v[st->open], ev);
+			end_hold(hold_at(hs, (size_t)st->open), ev);
 			st->open = -1;
 		} else if (st->tentative >= 0) {
 			/* closed while out but returned after all: the real end */
-			h = &hs->v[st->tentative];
+			h = hold_at(hs, (size_t)st->tentative);
 			h->flags &= (uint8_t)~HOLD_F_CLOSED_OUT;
 			end_hold(h, ev);
 			st->tentative = -1;
 		} else if (st->carry_from >= 0) {
 			/* a reconnect's new connection returned: the original
 			 * checkout ends here */
-			h = &hs->v[st->carry_from];
+			h = hold_at(hs, (size_t)st->carry_from);
 			h->flags &= (uint8_t)~HOLD_F_CLOSED_OUT;
 			h->flags |= HOLD_F_CARRIED;
 			end_hold(h, ev);
@@ -310,7 +312,7 @@ static void pool_event(struct hold_set *hs, struct conn_map *map, struct carry *
 	case EVENT_POOL_INVALIDATE:
 	case EVENT_POOL_CLOSE:
 		if (st->open >= 0) {
-			h = &hs->v[st->open];
+			h = hold_at(hs, (size_t)st->open);
 			h->flags |= HOLD_F_CLOSED_OUT;
 			end_hold(h, ev);
 			st->tentative = st->open;
@@ -459,6 +461,51 @@ static int cmp_hold(const void *a, const void *b)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
+/* An empty store in the set's budget.  A budget under RECSTORE_MIN_BLOCKS
+ * blocks (tests) gets smaller blocks, down to one hold each, so the file
+ * is reached with a few holds. */
+static void store_init(struct hold_set *hs)
+{
+	size_t block = RECSTORE_BLOCK;
+	if (hs->mem_bytes && hs->mem_bytes < RECSTORE_MIN_BLOCKS * RECSTORE_BLOCK) {
+		block = hs->mem_bytes / RECSTORE_MIN_BLOCKS / sizeof(struct hold) * sizeof(struct hold);
+		if (block < sizeof(struct hold))
+			block = sizeof(struct hold);
+	}
+	recstore_init_block(&hs->store, sizeof(struct hold), hs->mem_bytes, block);
+}
+
+/* Sorts the store by cmp_hold (a total order: a line makes one hold), in
+ * the set's memory budget: the sort reads the store, which is then emptied
+ * before the merge fills a new one. */
+static void sort_holds(struct hold_set *hs)
+{
+	struct extsort sort;
+	const struct hold *h;
+	bool failed = hs->store.failed;
+	if (hs->nr < 2)
+		return;
+	extsort_init(&sort, sizeof(struct hold), cmp_hold, hs->mem_bytes);
+	for (size_t j = 0; j < hs->nr; j++)
+		extsort_add(&sort, hold_at(hs, j));
+	recstore_release(&hs->store);
+	store_init(hs);
+	if (extsort_finish(&sort) < 0)
+		failed = true;
+	for (size_t j = 0; j < hs->nr; j++) {
+		h = failed ? NULL : extsort_next(&sort);
+		if (!h)
+			failed = true;
+		if (h)
+			memcpy(recstore_push(&hs->store), h, sizeof(*h));
+		else
+			recstore_push(&hs->store); /* zeroes: the count stays right */
+	}
+	/* what went wrong was said: the analysis fails on hold_set_failed() */
+	hs->store.failed = hs->store.failed || failed;
+	extsort_release(&sort);
+}
+
 /* ---- PostgreSQL sessions --------------------------------------------- */
 
 struct pg_open {
@@ -482,14 +529,14 @@ static void pg_event(struct hold_set *hs, struct pg_open **open, size_t *nopen, 
 		ALLOC_GROW(*open, *nopen + 1, *alloc);
 		(*open)[*nopen].pid = bpid;
 		(*open)[*nopen].src = ev->src;
-		(*open)[(*nopen)++].hold = (long)(h - hs->v);
+		(*open)[(*nopen)++].hold = (long)hs->nr - 1;
 		return;
 	}
 	for (size_t i = *nopen; i-- > 0;) {
 		struct pg_open *o = &(*open)[i];
 		if (o->pid != bpid || o->src != ev->src || !bpid)
 			continue;
-		h = &hs->v[o->hold];
+		h = hold_at(hs, (size_t)o->hold);
 		h->flags &= (uint8_t)~HOLD_F_OPEN;
 		end_hold(h, ev);
 		if (ev->dur != EVENT_NO_DURATION && ev->dur >= 0) {
@@ -538,6 +585,9 @@ static void builder_free(struct hold_builder *b)
 void holds_begin(struct hold_set *hs)
 {
 	struct hold_builder *b = xcalloc(1, sizeof(*b));
+	recstore_release(&hs->store);
+	store_init(hs);
+	hs->nr = 0;
 	b->req_first = b->req_last = LOG_USEC_NONE;
 	b->pool_first = b->pool_last = LOG_USEC_NONE;
 	builder_free(hs->b);
@@ -630,7 +680,7 @@ void holds_finish(struct hold_set *hs)
 	/* what is still out at the end stays open: no end is invented */
 	for (size_t j = 0; j < bld->map.nslots; j++)
 		if (bld->map.slots[j].used && bld->map.slots[j].open >= 0)
-			hs->v[bld->map.slots[j].open].flags |= HOLD_F_OPEN;
+			hold_at(hs, (size_t)bld->map.slots[j].open)->flags |= HOLD_F_OPEN;
 
 	/* batch spans are holds too (the next best evidence) */
 	if (hs->nbatches > 1) /* qsort(NULL, 0) is undefined behaviour */
@@ -658,16 +708,9 @@ void holds_finish(struct hold_set *hs)
 			h->dur = w->end - w->start;
 	}
 
-	/* no more holds: give back what the growth reserved (up to half as much
-	 * again; at the end of a large run, the biggest array there is) */
-	if (hs->nr && hs->nr < hs->alloc) {
-		hs->v = xrealloc(hs->v, hs->nr * sizeof(*hs->v));
-		hs->alloc = hs->nr;
-	}
-	if (hs->nr > 1)
-		qsort(hs->v, hs->nr, sizeof(*hs->v), cmp_hold);
+	sort_holds(hs);
 	for (size_t j = 0; j < hs->nr; j++) {
-		const struct hold *h = &hs->v[j];
+		const struct hold *h = hold_at(hs, j);
 		if (hold_complete(h))
 			hs->complete[h->evidence]++;
 		if (h->evidence != HOLD_EV_POOL_DEBUG)

@@ -8,6 +8,7 @@
 #include "core/logtime.h"
 #include "core/strbuf.h"
 #include "core/timeline.h"
+#include "core/recstore.h"
 /*
  * Hold reconstruction: how long pool connections were held, from the best
  * evidence a log set holds (DESIGN.md "Evidence, stated"), weakest last:
@@ -68,9 +69,11 @@ const char *hold_evidence_describe(enum hold_evidence e);
 #define HOLD_F_CLOSED_OUT 0x08u /* invalidated/closed while out; end = that time */
 #define HOLD_F_CARRIED    0x10u /* carried over to a new connection id (reconnect) */
 
-/* 80 bytes: the analysis keeps one per checkout until the end, so a field
- * here costs 0.5 M x its size per GB of logs (docs/analysis.md "Memory").
- * A batch span's entries, commits and connections are in its batch_window. */
+/* 80 bytes: one per checkout, kept to the end of the analysis in a
+ * core/recstore (bounded memory, the rest in a temporary file), so a field
+ * here costs 0.5 M x its size per GB of logs of $TMPDIR (docs/analysis.md
+ * "Memory").  A batch span's entries, commits and connections are in its
+ * batch_window. */
 struct hold {
 	log_usec start;      /* checkout time, LOG_USEC_NONE if HOLD_F_NO_START */
 	log_usec end;        /* return time, LOG_USEC_NONE if open/lost */
@@ -85,7 +88,8 @@ struct hold {
 	                        the pool this hold belongs to */
 	log_usec end_bound;  /* latest possible end: end, or for HOLD_F_LOST the
 	                        re-checkout that proves it was returned; else NONE */
-	uint8_t origin;      /* enum event_origin */
+	int32_t endpoint;    /* the analysis' index into its endpoints, or -1 */
+	uint8_t origin;      /* enum event_origin; after the analysis' split, its verdict */
 	uint8_t evidence;    /* enum hold_evidence */
 	uint8_t flags;       /* HOLD_F_* */
 	uint8_t pool;
@@ -112,8 +116,12 @@ struct hold_builder; /* holds.c: pairing state between holds_begin() and holds_f
 struct hold_set {
 	struct strtab strings;     /* owned: the strings holds and batches point to */
 	struct hold_builder *b;    /* owned: between holds_begin() and holds_finish() */
-	struct hold *v;            /* owned, in order of start (ends for NO_START) */
-	size_t nr, alloc;
+	struct recstore store;     /* owned: the holds, in order of start (ends for
+	                              NO_START) once holds_finish() sorted them;
+	                              read them with hold_at() */
+	size_t nr;                 /* holds in the store */
+	size_t mem_bytes;          /* memory for the store and its sort, 0: 16 MiB;
+	                              set before holds_begin() */
 	struct batch_window *batches; /* owned, in order of start */
 	size_t nbatches, batches_alloc;
 	enum hold_evidence best;   /* best evidence with at least one complete hold */
@@ -137,6 +145,19 @@ struct hold_set {
 
 void hold_set_init(struct hold_set *hs);
 void hold_set_release(struct hold_set *hs);
+/* Hold i (i < hs->nr).  The pointer is valid until the next access to the
+ * set (core/recstore.h): copy a hold that must outlive another access.
+ * Writing through it is allowed (the analysis records its verdicts). */
+static inline struct hold *hold_at(const struct hold_set *hs, size_t i)
+{
+	return (struct hold *)recstore_at((struct recstore *)&hs->store, i);
+}
+/* True if the store failed (a temporary file could not be written or
+ * read: error() said so); the holds read since are zeroes. */
+static inline bool hold_set_failed(const struct hold_set *hs)
+{
+	return hs->store.failed;
+}
 
 /*
  * Duplicates across inputs: an event that repeats an event of *another*
@@ -176,7 +197,7 @@ size_t events_mark_duplicates(const struct timeline *tl, uint8_t *dup);
  * Reconstruct holds and batch windows from events in timeline order:
  * holds_begin(), holds_feed() for each event (duplicates left out), then
  * holds_finish(), which closes what is still open, adds the batch spans and
- * sorts.  The hold_set copies the strings it keeps (hs->strings), so fed
+ * sorts (core/extsort: in bounded memory too).  The hold_set copies the strings it keeps (hs->strings), so fed
  * events' strings need to live only during the call.  Origins come from the
  * events (a parser that knows the thread or logger sets them) and batch
  * spans are ORIGIN_BATCH; the API/batch split by time is the analysis' job.

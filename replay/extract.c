@@ -575,11 +575,11 @@ int workload_extract(struct workload *wl, const struct timeline *tl)
 	holds_build(&x.hs, tl, dup);
 
 	for (size_t i = 0; i < x.hs.nr; i++)
-		if (x.hs.v[i].evidence == HOLD_EV_POOL_DEBUG && hold_complete(&x.hs.v[i]))
+		if (hold_at(&x.hs, i)->evidence == HOLD_EV_POOL_DEBUG && hold_complete(hold_at(&x.hs, i)))
 			ndebug++;
 	x.h = xcalloc(ndebug + 1, sizeof(*x.h));
 	for (size_t i = 0; i < x.hs.nr; i++) {
-		const struct hold *h = &x.hs.v[i];
+		const struct hold *h = hold_at(&x.hs, i);
 		struct xhold *xh;
 		if (h->evidence != HOLD_EV_POOL_DEBUG || !hold_complete(h))
 			continue;

@@ -16,7 +16,9 @@
  * Every figure of the JSON, the text review and the holds TSV must be the
  * same, byte for byte, on the real fixtures.  The small buffers also send
  * the HTTP requests to a temporary file (analysis_opts.req_memory), read
- * back at the end for the hold matching and the HTTP figures.
+ * back at the end for the hold matching and the HTTP figures, and the holds
+ * (analysis_opts.hold_memory: a store of one-record blocks, so nearly every
+ * access reads or writes the file, and their sorts in one-record runs).
  */
 
 static int cmp_str(const void *a, const void *b)
@@ -78,10 +80,14 @@ static void same_analysis(const char *rel, int64_t bucket, size_t run_events)
 	timeline_init(&sources);
 	parse_into_timeline((const char *const *)paths, n, &po, &tl);
 	cr_assert_eq(analysis_run(&tl, &ao, &a), 0);
-	/* with run_events, the requests go to a temp file past run_events too */
+	/* with run_events, the requests go to a temp file past run_events too,
+	 * and the holds past the smallest store there is (one record a block) */
 	ao.req_memory = run_events;
+	ao.hold_memory = run_events ? 1 : 0;
 	cr_assert_eq(analysis_run_inputs((const char *const *)paths, n, &po, &ao, &sources, &b, run_events), 0);
 	cr_assert_eq(sources.nr, 0);
+	if (run_events && b.holds.nr > 4 * RECSTORE_MIN_BLOCKS)
+		cr_assert(recstore_on_disk(&b.holds.store), "%s: %zu holds, none on disk", rel, b.holds.nr);
 	render(&a, &x);
 	render(&b, &y);
 	cr_assert_gt(x.len, 1000);

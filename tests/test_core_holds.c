@@ -33,11 +33,12 @@ static void setup(struct timeline *tl)
 
 static const struct hold *find(const struct hold_set *hs, const char *conn, int64_t start_ms)
 {
-	for (size_t i = 0; i < hs->nr; i++)
-		if (hs->v[i].evidence == HOLD_EV_POOL_DEBUG && hs->v[i].conn &&
-		    !strcmp(hs->v[i].conn, conn) &&
-		    (start_ms < 0 ? hs->v[i].start == LOG_USEC_NONE : hs->v[i].start == MS(start_ms)))
-			return &hs->v[i];
+	for (size_t i = 0; i < hs->nr; i++) {
+		const struct hold *h = hold_at(hs, i);
+		if (h->evidence == HOLD_EV_POOL_DEBUG && h->conn && !strcmp(h->conn, conn) &&
+		    (start_ms < 0 ? h->start == LOG_USEC_NONE : h->start == MS(start_ms)))
+			return h;
+	}
 	return NULL;
 }
 
@@ -243,9 +244,9 @@ Test(holds, batch_spans_and_pg_sessions_rank_below_pool_debug)
 	cr_assert_eq(hs.complete[HOLD_EV_PG_SESSION], 1);
 	cr_assert_eq(hs.complete[HOLD_EV_BATCH], 1);
 	for (size_t i = 0; i < hs.nr; i++)
-		if (hs.v[i].evidence == HOLD_EV_BATCH) {
-			cr_assert_eq(hs.v[i].origin, ORIGIN_BATCH);
-			cr_assert_eq(hs.v[i].dur, 60500 * 1000);
+		if (hold_at(&hs, i)->evidence == HOLD_EV_BATCH) {
+			cr_assert_eq(hold_at(&hs, i)->origin, ORIGIN_BATCH);
+			cr_assert_eq(hold_at(&hs, i)->dur, 60500 * 1000);
 		}
 	hold_set_release(&hs);
 	timeline_release(&tl);
