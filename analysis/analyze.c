@@ -145,6 +145,22 @@ static struct sample capped(const struct analysis *a)
 	return s;
 }
 
+/* One of a family of n samples alive together (the endpoints): the cap is
+ * shared, so the family keeps at most cap exact values however many
+ * endpoints there are, and no member less than a histogram's worth. */
+static struct sample capped_share(const struct analysis *a, size_t n)
+{
+	struct sample s;
+	size_t cap = a->opts.sample_cap;
+	if (cap && n > 1) {
+		cap /= n;
+		if (cap < ANALYSIS_SAMPLE_SHARE_MIN)
+			cap = ANALYSIS_SAMPLE_SHARE_MIN;
+	}
+	sample_init_capped(&s, cap);
+	return s;
+}
+
 /* Ready a sample for its percentiles, counting it if they are estimates
  * (the JSON's "percentile_method" says so then). */
 static void sample_ready(struct analysis *a, struct sample *s)
@@ -1868,7 +1884,7 @@ int analysis_finish(struct analysis *a)
 		struct sample by[ORIGIN__COUNT] = { capped(a), capped(a), capped(a) };
 		struct sample *ep = xcalloc(a->nendpoints ? a->nendpoints : 1, sizeof(*ep));
 		for (size_t e = 0; e < a->nendpoints; e++)
-			ep[e] = capped(a);
+			ep[e] = capped_share(a, a->nendpoints);
 		s = capped(a);
 		for (size_t i = 0; i < a->holds.nr; i++) {
 			const struct hold *h = hold_at(&a->holds, i);
@@ -1897,7 +1913,7 @@ int analysis_finish(struct analysis *a)
 		struct sample *ep = xcalloc(a->nendpoints ? a->nendpoints : 1, sizeof(*ep));
 		struct sample bl = capped(a);
 		for (size_t e = 0; e < a->nendpoints; e++)
-			ep[e] = capped(a);
+			ep[e] = capped_share(a, a->nendpoints);
 		struct http_part untimed_part;
 		size_t cur = SIZE_MAX;
 		memset(&untimed_part, 0, sizeof(untimed_part));

@@ -59,6 +59,9 @@ struct analysis_opts {
 	                                temp file (core/recstore.h); 0 = 16 MiB */
 };
 #define ANALYSIS_SAMPLE_CAP ((size_t)1000000)
+/* The endpoints' distributions share the cap; each keeps at least this
+ * many (a histogram costs about as much, docs/analysis.md "Percentiles"). */
+#define ANALYSIS_SAMPLE_SHARE_MIN ((size_t)16384)
 void analysis_opts_init(struct analysis_opts *o);
 
 /* Percentiles of a sample (usec), type-7 interpolation (core/stats.h). */

@@ -120,3 +120,63 @@ Test(analysis_sample_cap, at_cap_exact_under_it_close, .timeout = 60)
 	json_decref(exact);
 	json_decref(same);
 }
+
+/* n endpoints of per requests each, latencies spread 1..500 ms */
+static void endpoints_run(size_t cap, size_t n, size_t per, struct analysis *a)
+{
+	static const char *const paths[] = { "/a", "/b", "/c", "/d", "/e", "/f" };
+	struct timeline tl;
+	struct analysis_opts ao;
+	uint64_t x = 88172645463325252ull;
+	timeline_init(&tl);
+	timeline_add_source(&tl, "access.log");
+	for (size_t i = 0; i < n * per; i++) {
+		struct event ev;
+		event_init(&ev, EVENT_HTTP_REQUEST);
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		ev.ts = INT64_C(1760968800000000) + (int64_t)i * 1000;
+		ev.line = (uint32_t)i + 1;
+		ev.u.http.status = 200;
+		ev.dur = 1000 + (int64_t)(x % 499000);
+		ev.text = paths[i % n];
+		ev.text2 = "GET";
+		timeline_append(&tl, &ev);
+	}
+	timeline_sort(&tl);
+	analysis_opts_init(&ao);
+	ao.sample_cap = cap;
+	cr_assert_eq(analysis_run(&tl, &ao, a), 0);
+	timeline_release(&tl);
+}
+
+/* The endpoints share one cap: together they keep at most that many exact
+ * values (each at least ANALYSIS_SAMPLE_SHARE_MIN), so 5 endpoints of
+ * 20,000 under a cap of 99,999 each go past their share of 19,999, and
+ * stay within the histogram's error. */
+Test(analysis_sample_cap, endpoints_share_the_cap, .timeout = 60)
+{
+	struct analysis exact, shared;
+	endpoints_run(0, 5, 20000, &exact);
+	endpoints_run(99999, 5, 20000, &shared);
+	cr_assert_eq(exact.approx_dists, 0);
+	cr_assert_eq(exact.nendpoints, 5);
+	cr_assert_eq(shared.nendpoints, 5);
+	/* the run's latencies (100,000, one over), those outside batches
+	 * (all of them), and the five endpoints */
+	cr_assert_eq(shared.approx_dists, 2 + 5, "%zu approximate", shared.approx_dists);
+	for (size_t e = 0; e < 5; e++) {
+		const struct http_part *x = &exact.endpoints[e].http, *y = &shared.endpoints[e].http;
+		cr_assert_eq(x->requests, 20000);
+		cr_assert_leq(fabs(x->latency.p95 - y->latency.p95), x->latency.p95 * SAMPLE_HIST_REL_ERR);
+		cr_assert_leq(fabs(x->latency.p50 - y->latency.p50), x->latency.p50 * SAMPLE_HIST_REL_ERR);
+		cr_assert_eq(x->latency.max, y->latency.max);
+	}
+	analysis_release(&exact);
+	analysis_release(&shared);
+	/* a floor: with a cap of 1,000 each still keeps 16,384 exact; past
+	 * the cap are the run's, those outside batches and the two 60 s steps'
+	 * (82 s of requests), not the endpoints' */
+	endpoints_run(1000, 5, 16384, &shared);
+	cr_assert_eq(shared.approx_dists, 4, "%zu approximate", shared.approx_dists);
+	analysis_release(&shared);
+}
