@@ -387,6 +387,6 @@ void analysis_write_text(const struct analysis *a, struct strbuf *o)
 		strbuf_addf(o, "  %zu events seen in two inputs at the same instant counted once\n",
 			    a->duplicates);
 	if (a->approx_dists)
-		strbuf_addf(o, "  %zu distributions have more than %zu values: their percentiles come from a histogram (within 0.4 %%)\n",
+		strbuf_addf(o, "  %zu distributions have more than the %zu values kept exactly (shared by the endpoints): their percentiles come from a histogram (within 0.4 %%)\n",
 			    a->approx_dists, a->opts.sample_cap);
 }
