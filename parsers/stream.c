@@ -12,7 +12,12 @@
 /* A run's strings may not hold the buffer hostage: a run is also cut when
  * its strings pass this many bytes (one record can be 4 MiB). */
 #define RUN_STRING_BYTES ((size_t)32 << 20)
+/* Each run is read back through its own buffer: 64 KiB while the runs are
+ * few, then a share of READ_BUDGET (at least 4 KiB), so the merge does not
+ * grow by 64 KiB per 131,072 events (11 MB at 4 GB of logs). */
 #define READ_BUF (64 * 1024)
+#define READ_BUF_MIN (4 * 1024)
+#define READ_BUDGET ((size_t)4 << 20)
 
 /* Sort key of a buffered event: time, then position (a stable sort). */
 struct run_key {
@@ -303,10 +308,15 @@ static void heap_down(struct event_stream *s, size_t i)
 static int start_merge(struct event_stream *s)
 {
 	int fd = fileno(s->spill);
+	size_t cap = READ_BUDGET / s->nruns;
+	if (cap > READ_BUF)
+		cap = READ_BUF;
+	if (cap < READ_BUF_MIN)
+		cap = READ_BUF_MIN;
 	s->heap = xmalloc(s->nruns * sizeof(*s->heap));
 	for (size_t i = 0; i < s->nruns; i++) {
 		struct run_reader *r = &s->runs[i];
-		r->cap = READ_BUF;
+		r->cap = cap;
 		r->buf = xmalloc(r->cap);
 		if (run_advance(r, fd) < 0)
 			return -1;
