@@ -829,7 +829,7 @@ static int match_holds(struct analysis *a, struct recspill *reqs)
 	if (!reqs->nr)
 		return 0;
 	memset(&w, 0, sizeof(w));
-	extsort_init(&w.ends, sizeof(struct hold_ref), cmp_hold_ref, a->opts.hold_memory);
+	extsort_init(&w.ends, sizeof(struct hold_ref), cmp_hold_ref, hold_sort_memory(a->opts.hold_memory));
 	for (size_t i = 0; i < hs->nr; i++) {
 		const struct hold *h = hold_at(hs, i);
 		if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE && h->end != LOG_USEC_NONE) {

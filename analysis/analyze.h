@@ -54,9 +54,11 @@ struct analysis_opts {
 	size_t req_memory;           /* HTTP requests kept in memory; past them they wait
 	                                for the end in a temp file (core/recspill.h);
 	                                0 = 65536 */
-	size_t hold_memory;          /* bytes for the holds (one per checkout) and
-	                                their sorts; past them the holds wait in a
-	                                temp file (core/recstore.h); 0 = 16 MiB */
+	size_t hold_memory;          /* bytes for the holds (one per checkout): the
+	                                store keeps that much in memory, the rest in
+	                                a temp file (core/recstore.h), and each sort
+	                                of them takes as much again (half, doubled by
+	                                qsort's copy); 0 = 16 MiB */
 };
 #define ANALYSIS_SAMPLE_CAP ((size_t)1000000)
 /* The endpoints' distributions share the cap; each keeps at least this

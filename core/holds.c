@@ -485,7 +485,7 @@ static void sort_holds(struct hold_set *hs)
 	bool failed = hs->store.failed;
 	if (hs->nr < 2)
 		return;
-	extsort_init(&sort, sizeof(struct hold), cmp_hold, hs->mem_bytes);
+	extsort_init(&sort, sizeof(struct hold), cmp_hold, hold_sort_memory(hs->mem_bytes));
 	for (size_t j = 0; j < hs->nr; j++)
 		extsort_add(&sort, hold_at(hs, j));
 	recstore_release(&hs->store);

@@ -152,6 +152,13 @@ static inline struct hold *hold_at(const struct hold_set *hs, size_t i)
 {
 	return (struct hold *)recstore_at((struct recstore *)&hs->store, i);
 }
+/* The memory of one sort of holds (or of records about them) in a budget
+ * of mem_bytes (0: 16 MiB): half, since qsort() copies each run it sorts. */
+static inline size_t hold_sort_memory(size_t mem_bytes)
+{
+	size_t m = (mem_bytes ? mem_bytes : (size_t)16 << 20) / 2;
+	return m ? m : 1; /* extsort's 0 is its default */
+}
 /* True if the store failed (a temporary file could not be written or
  * read: error() said so); the holds read since are zeroes. */
 static inline bool hold_set_failed(const struct hold_set *hs)
