@@ -826,6 +826,8 @@ static int match_holds(struct analysis *a, struct recspill *reqs)
 	int ret = 0;
 	const int64_t slack = 5000; /* clock rounding between two logs (ms) */
 
+	if (hold_set_failed(hs))
+		return -1; /* said once; another temporary file would say it again */
 	if (!reqs->nr)
 		return 0;
 	memset(&w, 0, sizeof(w));

@@ -42,6 +42,10 @@ static const char usage[] =
 	"Environment: POOLSCOPE_SAMPLE_CAP=N keeps N values of a distribution\n"
 	"exactly (default 1000000); past that its percentiles come from a histogram\n"
 	"within 0.4 % and the JSON says \"percentile_method\": \"histogram\".\n"
+	"POOLSCOPE_HOLD_MEMORY=BYTES keeps that much of the holds (one per\n"
+	"checkout, 80 bytes) in memory (default 16 MiB); the rest wait in a\n"
+	"temporary file in $TMPDIR, as do HTTP requests past 65536 and the event\n"
+	"merge of large inputs.\n"
 	"\n"
 	"Exit status: 0 the review was written (whatever it found); 2 an input could\n"
 	"not be read (the others are still analysed); 64 usage error.\n"
@@ -103,16 +107,21 @@ int cmd_analyze(int argc, char **argv)
 		}
 	}
 	{
-		/* for tests: the histogram path without millions of values */
-		const char *cap = getenv("POOLSCOPE_SAMPLE_CAP");
-		int64_t n;
-		if (cap && *cap) {
-			if (parse_i64(cap, &n) < 0 || n < 0) {
+		/* for tests: the histogram path without millions of values, the
+		 * holds' temporary file without millions of holds */
+		static const char *const names[] = { "POOLSCOPE_SAMPLE_CAP", "POOLSCOPE_HOLD_MEMORY" };
+		size_t *fields[] = { &aopts.sample_cap, &aopts.hold_memory };
+		for (size_t i = 0; i < 2; i++) {
+			const char *v = getenv(names[i]);
+			int64_t n;
+			if (!v || !*v)
+				continue;
+			if (parse_i64(v, &n) < 0 || n < 0) {
 				cli_input_release(&popts);
-				error("bad POOLSCOPE_SAMPLE_CAP '%s'", cap);
+				error("bad %s '%s'", names[i], v);
 				return EXIT_OPERATIONAL;
 			}
-			aopts.sample_cap = (size_t)n;
+			*fields[i] = (size_t)n;
 		}
 	}
 	if (optind >= argc) {

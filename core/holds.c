@@ -483,8 +483,8 @@ static void sort_holds(struct hold_set *hs)
 	struct extsort sort;
 	const struct hold *h;
 	bool failed = hs->store.failed;
-	if (hs->nr < 2)
-		return;
+	if (hs->nr < 2 || failed)
+		return; /* a failed store: said once, the analysis fails */
 	extsort_init(&sort, sizeof(struct hold), cmp_hold, hold_sort_memory(hs->mem_bytes));
 	for (size_t j = 0; j < hs->nr; j++)
 		extsort_add(&sort, hold_at(hs, j));
