@@ -13,9 +13,10 @@
 #   - growing file: parse exits 0 while a writer appends; every event but
 #     the one of the last line read equals the same event of a parse of the
 #     finished file (a consistent prefix)
-# analyze streams the events but still keeps every hold until the end
-# (docs/analysis.md "Memory"), so its RSS grows with the input: the
-# figures say how much.
+#   - analyze: peak RSS within 64 MB of the smallest run at every size too
+#     (it streams the events; holds, requests and sorts past fixed budgets
+#     wait in $TMPDIR, and the distributions are capped: docs/analysis.md
+#     "Memory")
 set -euo pipefail
 build=${1:-build}
 shift || true
@@ -63,6 +64,12 @@ for mb in "${sizes[@]}"; do
 	run "$bin" analyze -q --json "${files[@]}"
 	printf '%-8s %-8s %10.0f %12d %8.2f %9.0f %10.1f\n' "${mb}MB" analyze "$(echo "$bytes / 1048576" | bc -l)" \
 		"$events" "$secs" "$(echo "$bytes / 1048576 / $secs" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+	if [ -z "${base_analyze_kb:-}" ]; then
+		base_analyze_kb=$kb
+	elif [ "$kb" -gt $((base_analyze_kb + 65536)) ]; then
+		echo "huge: FAIL analyze peak RSS ${kb} KB at ${mb} MB, ${base_analyze_kb} KB at ${sizes[0]} MB: not flat"
+		fail=1
+	fi
 	printf '%-8s %-8s %10s %12s %8s %9s %10.0f\n' "" "" "" "" "" "bytes/ev" "$(echo "$kb * 1024 / $events" | bc -l)"
 	rm -rf "$d"
 done
