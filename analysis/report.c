@@ -12,6 +12,7 @@
 #include "analysis/textfmt.h"
 #include "core/cleanup.h"
 #include "core/error.h"
+#include "core/stats.h"
 #include "core/json.h"
 #include "core/banned.h"
 
@@ -233,25 +234,24 @@ static void chart_failures(struct chart *c, const struct report_side *sides, siz
 	batch_spans(c, sides, n, ax, NAN);
 }
 
-static int cmp_i64(const void *x, const void *y)
-{
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-	return (a > b) - (a < b);
-}
-
-static void cdf_block(struct chart *c, const char *name, int64_t *v, size_t nv)
+/* 800 evenly spaced ranks of the sample, first and last kept: the sorted
+ * values while the sample is exact, its percentiles at those ranks once it
+ * went past the run's cap (a histogram, within 0.4 %; a side keeps one
+ * sample of all its holds, not every hold). */
+static void cdf_block(struct chart *c, const char *name, struct sample *s)
 {
 	static const char *const cols[] = { "hold_s", "fraction" };
 	size_t blk = chart_block_add(c, name, 2, cols);
-	size_t m = nv < 800 ? nv : 800;
-	if (nv > 1) /* qsort(NULL, 0) is undefined */
-		qsort(v, nv, sizeof(*v), cmp_i64);
+	size_t nv = s->nr, m = nv < 800 ? nv : 800;
+	bool hist = sample_is_hist(s);
+	(void)sample_percentile(s, 50); /* sorts an exact sample */
 	for (size_t i = 0; i < m; i++) {
-		/* m evenly spaced ranks of the sorted sample, first and last kept */
 		size_t idx = m > 1 ? (size_t)llround((double)i * (double)(nv - 1) / (double)(m - 1)) : 0;
+		int64_t v = hist ? llround(sample_percentile(s, nv > 1 ? 100.0 * (double)idx / (double)(nv - 1) : 0))
+				 : s->v[idx];
 		/* a log with ms timestamps shows 0 ms holds; log x cannot: they
 		 * are drawn at 0.5 ms (the title says so) */
-		double row[2] = { (double)(v[idx] > 500 ? v[idx] : 500) / 1e6, (double)(idx + 1) / (double)nv };
+		double row[2] = { (double)(v > 500 ? v : 500) / 1e6, (double)(idx + 1) / (double)nv };
 		chart_row(c, blk, row, NULL);
 	}
 }
@@ -274,38 +274,36 @@ static void chart_holds(struct chart *c, const struct report_side *sides, size_t
 	c->ymax = 1;
 	for (size_t s = 0; s < n; s++) {
 		const struct analysis *a = sides[s].a;
-		int64_t *all = NULL, *batch = NULL;
-		size_t na = 0, nb = 0, aa = 0, ab = 0;
+		struct sample all, batch;
 		char title[128], name[48], pfx[32];
 		side_prefix(pfx, sizeof(pfx), sides, n, s);
 		if (a->holds.best == HOLD_EV_NONE || a->holds.best == HOLD_EV_LITTLE)
 			continue;
+		sample_init_capped(&all, a->opts.sample_cap);
+		sample_init_capped(&batch, a->opts.sample_cap);
 		for (size_t i = 0; i < a->holds.nr; i++) {
 			const struct hold *h = hold_at(&a->holds, i);
 			if (h->evidence != a->holds.best || !hold_complete(h))
 				continue;
-			ALLOC_GROW(all, na + 1, aa);
-			all[na++] = h->dur;
-			if (h->origin == ORIGIN_BATCH && h->evidence == HOLD_EV_POOL_DEBUG) {
-				ALLOC_GROW(batch, nb + 1, ab);
-				batch[nb++] = h->dur;
-			}
+			sample_add(&all, h->dur);
+			if (h->origin == ORIGIN_BATCH && h->evidence == HOLD_EV_POOL_DEBUG)
+				sample_add(&batch, h->dur);
 		}
-		if (na) {
+		if (all.nr) {
 			any = true;
 			snprintf(name, sizeof(name), "%s all holds", sides[s].label);
-			cdf_block(c, name, all, na);
-			snprintf(title, sizeof(title), "%sall (%zu)", pfx, na);
+			cdf_block(c, name, &all);
+			snprintf(title, sizeof(title), "%sall (%zu)", pfx, all.nr);
 			chart_series_add(c, c->nblocks - 1, 1, 2, CHART_STEPS, title, side_color[s & 1]);
 		}
-		if (nb) {
+		if (batch.nr) {
 			snprintf(name, sizeof(name), "%s batch holds", sides[s].label);
-			cdf_block(c, name, batch, nb);
-			snprintf(title, sizeof(title), "%sbatch (%zu)", pfx, nb);
+			cdf_block(c, name, &batch);
+			snprintf(title, sizeof(title), "%sbatch (%zu)", pfx, batch.nr);
 			chart_series_add(c, c->nblocks - 1, 1, 2, CHART_STEPS, title, side_color[s & 1])->dash = 2;
 		}
-		free(all);
-		free(batch);
+		sample_clear(&all);
+		sample_clear(&batch);
 	}
 	if (!any)
 		snprintf(c->note, sizeof(c->note), "no hold times in these logs (see the review)");
