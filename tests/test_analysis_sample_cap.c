@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/analyze.h"
+#include "analysis/chart.h"
+#include "analysis/report.h"
 #include "core/json.h"
 #include "core/stats.h"
 #include "parsers/parse.h"
@@ -179,4 +181,73 @@ Test(analysis_sample_cap, endpoints_share_the_cap, .timeout = 60)
 	endpoints_run(1000, 5, 16384, &shared);
 	cr_assert_eq(shared.approx_dists, 4, "%zu approximate", shared.approx_dists);
 	analysis_release(&shared);
+}
+
+/* The report's hold-time chart (800 ranks of each side's holds) from a
+ * sample past its cap: the same ranks, each value within the histogram's
+ * error of the exact chart's. */
+static void analyse_before(size_t cap, struct timeline *tl, struct analysis *a)
+{
+	const char *paths[8];
+	char *owned[8];
+	size_t n = 0;
+	struct parse_opts po;
+	struct analysis_opts ao;
+	for (; before[n]; n++) {
+		char rel[160];
+		snprintf(rel, sizeof(rel), "fixtures/incident/before/%s", before[n]);
+		owned[n] = strdup(test_path(rel));
+		paths[n] = owned[n];
+	}
+	parse_opts_init(&po);
+	po.quiet = true;
+	analysis_opts_init(&ao);
+	ao.sample_cap = cap;
+	timeline_init(tl);
+	cr_assert_eq(analysis_run_inputs(paths, n, &po, &ao, tl, a, 0), 0);
+	parse_opts_release(&po);
+	for (size_t i = 0; i < n; i++)
+		free(owned[i]);
+}
+
+Test(analysis_sample_cap, report_hold_chart_past_the_cap, .timeout = 60)
+{
+	struct timeline ta, tb;
+	struct analysis exact, capped;
+	struct chart cx[REPORT_NCHARTS], cy[REPORT_NCHARTS];
+	struct report_side sx = { "run", &exact }, sy = { "run", &capped };
+	const struct chart *x = NULL, *y = NULL;
+	size_t moved = 0;
+	analyse_before(0, &ta, &exact);
+	analyse_before(64, &tb, &capped);
+	report_charts(&sx, 1, cx);
+	report_charts(&sy, 1, cy);
+	for (size_t i = 0; i < REPORT_NCHARTS; i++)
+		if (!strcmp(cx[i].name, "hold-cdf")) {
+			x = &cx[i];
+			y = &cy[i];
+		}
+	cr_assert_not_null(x);
+	cr_assert_eq(x->nblocks, y->nblocks);
+	cr_assert_geq(x->nblocks, 1);
+	for (size_t b = 0; b < x->nblocks; b++) {
+		const struct chart_block *p = &x->blocks[b], *q = &y->blocks[b];
+		cr_assert_eq(p->nrows, q->nrows);
+		cr_assert_gt(p->nrows, 64, "block %zu: %zu points", b, p->nrows);
+		for (size_t r = 0; r < p->nrows; r++) {
+			double u = p->v[r * 2], v = q->v[r * 2];
+			cr_assert_eq(p->v[r * 2 + 1], q->v[r * 2 + 1], "rank %zu differs", r);
+			cr_assert_leq(fabs(u - v), u * SAMPLE_HIST_REL_ERR, "block %zu row %zu: %g, %g", b, r, u, v);
+			moved += u != v;
+		}
+	}
+	cr_assert_gt(moved, 0, "a cap of 64 changed no point");
+	for (size_t i = 0; i < REPORT_NCHARTS; i++) {
+		chart_release(&cx[i]);
+		chart_release(&cy[i]);
+	}
+	analysis_release(&exact);
+	analysis_release(&capped);
+	timeline_release(&ta);
+	timeline_release(&tb);
 }
