@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "core/arena.h"
 #include "core/holds.h"
 #include "core/json.h"
@@ -315,6 +316,9 @@ void analysis_write_markdown_body(const struct analysis *a, struct strbuf *out, 
  * duration_s, conn, origin, evidence, flags, endpoint, src, line.  Log
  * text has tabs and newlines replaced. */
 void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *out);
+/* The same into fp, 64 KiB at a time (one row per hold: the whole TSV of a
+ * huge run need not be in memory).  Returns -1 on a write error (errno). */
+int analysis_write_holds_tsv_file(const struct analysis *a, FILE *fp);
 
 /* Seconds of a usec duration for printing. */
 static inline double usec_s(double usec)

@@ -452,11 +452,20 @@ static void tsv_field(struct strbuf *o, const char *s)
 		strbuf_addch(o, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
 }
 
-void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *o)
+/* The TSV into o; with fp, o is emptied into fp whenever it passes 64 KiB
+ * and at the end.  Returns -1 on a write error. */
+static int holds_tsv(const struct analysis *a, struct strbuf *o, FILE *fp)
 {
 	static const char *const flag_names[] = { "open", "no_start", "lost", "closed_out", "carried" };
 	strbuf_addstr(o, "start\tend\tduration_s\tconn\torigin\tevidence\tflags\tendpoint\tsrc\tline\n");
-	for (size_t i = 0; i < a->holds.nr; i++) {
+	for (size_t i = 0; i <= a->holds.nr; i++) {
+		if (fp && (i == a->holds.nr || o->len > 65536)) {
+			if (fwrite(o->buf, 1, o->len, fp) != o->len)
+				return -1;
+			strbuf_reset(o);
+		}
+		if (i == a->holds.nr)
+			break;
 		const struct hold *h = hold_at(&a->holds, i);
 		char iso[32];
 		int nf = 0;
@@ -492,4 +501,18 @@ void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *o)
 		tsv_field(o, analysis_src_name(a, h->src));
 		strbuf_addf(o, "\t%u\n", h->line);
 	}
+	return 0;
+}
+
+void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *o)
+{
+	(void)holds_tsv(a, o, NULL);
+}
+
+int analysis_write_holds_tsv_file(const struct analysis *a, FILE *fp)
+{
+	struct strbuf o = STRBUF_INIT;
+	int ret = holds_tsv(a, &o, fp);
+	strbuf_release(&o);
+	return ret;
 }

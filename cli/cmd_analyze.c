@@ -150,17 +150,15 @@ int cmd_analyze(int argc, char **argv)
 		analysis_write_text(&a, &out);
 	}
 	if (holds_tsv) {
-		struct strbuf t = STRBUF_INIT;
 		struct out_file hf;
-		analysis_write_holds_tsv(&a, &t);
 		if (out_open(&hf, holds_tsv) < 0) {
 			ret = EXIT_OPERATIONAL;
 		} else {
-			fwrite(t.buf, 1, t.len, hf.fp);
+			/* a write error shows again at the commit, which says why */
+			(void)analysis_write_holds_tsv_file(&a, hf.fp);
 			if (out_commit(&hf) < 0)
 				ret = EXIT_OPERATIONAL;
 		}
-		strbuf_release(&t);
 	}
 	analysis_release(&a);
 	if (out_open(&of, output) < 0) {
