@@ -136,3 +136,36 @@ Test(analysis_stream, hostile)
 {
 	same_analysis("fixtures/hostile", 60 * USEC_PER_SEC, 4);
 }
+
+/* With no usable $TMPDIR, a run whose holds pass their store (one-hold
+ * blocks) fails: analysis_finish() returns -1 after one error line (the
+ * store's; the sorts that follow are not tried). */
+Test(analysis_stream, hold_store_without_tmpdir)
+{
+	char *paths[32];
+	size_t n = inputs_of(paths, 32, "fixtures/incident/before");
+	struct parse_opts po;
+	struct analysis_opts ao;
+	struct timeline sources;
+	struct analysis a;
+	struct test_capture c;
+	char *text;
+	int rc;
+	parse_opts_init(&po);
+	po.quiet = true;
+	analysis_opts_init(&ao);
+	ao.hold_memory = 1;
+	timeline_init(&sources);
+	test_capture_start(&c, "/nonexistent/poolscope");
+	rc = analysis_run_inputs((const char *const *)paths, n, &po, &ao, &sources, &a, 0);
+	text = test_capture_end(&c);
+	cr_assert_eq(rc, -1);
+	cr_assert_eq(test_count_lines(text), 1, "want one error line, got:\n%.500s", text);
+	cr_assert(strstr(text, "error: cannot create a temporary file"), "%s", text);
+	free(text);
+	analysis_release(&a);
+	timeline_release(&sources);
+	parse_opts_release(&po);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "core/extsort.h"
 #include "core/recstore.h"
+#include "tests/testutil.h"
 
 /*
  * The bounded-memory containers behind the analysis' holds: a record store
@@ -32,56 +33,6 @@ static void fill_random(unsigned char *p, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
 		p[k] = (unsigned char)rnd();
-}
-
-/* Between capture_start() and capture_end(), stderr goes to a temp file and
- * TMPDIR names a folder that does not exist; capture_end() puts both back
- * and returns what was printed (malloc'd). */
-struct captured {
-	int fd, saved;
-	char path[64];
-	char *old_tmpdir;
-};
-
-static void capture_start(struct captured *c)
-{
-	const char *old = getenv("TMPDIR");
-	c->old_tmpdir = old ? strdup(old) : NULL;
-	snprintf(c->path, sizeof(c->path), "/tmp/poolscope-test-err.XXXXXX");
-	c->fd = mkstemp(c->path);
-	cr_assert_geq(c->fd, 0);
-	c->saved = dup(2);
-	fflush(stderr);
-	dup2(c->fd, 2);
-	setenv("TMPDIR", "/nonexistent/poolscope", 1);
-}
-
-static char *capture_end(struct captured *c)
-{
-	struct stat st;
-	char *text;
-	fflush(stderr);
-	dup2(c->saved, 2);
-	close(c->saved);
-	if (c->old_tmpdir)
-		setenv("TMPDIR", c->old_tmpdir, 1);
-	else
-		unsetenv("TMPDIR");
-	free(c->old_tmpdir);
-	cr_assert_eq(fstat(c->fd, &st), 0);
-	text = calloc(1, (size_t)st.st_size + 1);
-	cr_assert_eq(pread(c->fd, text, (size_t)st.st_size, 0), st.st_size);
-	close(c->fd);
-	unlink(c->path);
-	return text;
-}
-
-static size_t count_lines(const char *text)
-{
-	size_t n = 0;
-	for (const char *p = text; *p; p++)
-		n += *p == '\n';
-	return n;
 }
 
 /* ---- recstore ---- */
@@ -228,7 +179,7 @@ Test(core_extmem, test_core_recstore_pointer_valid_after_one_access)
 Test(core_extmem, test_core_recstore_no_tmpdir_fails_cleanly)
 {
 	struct recstore rs;
-	struct captured c;
+	struct test_capture c;
 	char *text;
 	uint64_t per_block;
 
@@ -237,7 +188,7 @@ Test(core_extmem, test_core_recstore_no_tmpdir_fails_cleanly)
 	for (uint64_t i = 0; i < per_block * RECSTORE_MIN_BLOCKS; i++)
 		memset(recstore_push(&rs), 0xab, 80); /* fits: no file yet */
 	cr_assert_not(rs.failed);
-	capture_start(&c);
+	test_capture_start(&c, "/nonexistent/poolscope");
 	for (uint64_t i = 0; i < per_block * 3; i++) /* evictions, all failing */
 		memset(recstore_push(&rs), 0xcd, 80);
 	for (uint64_t i = 0; i < rs.nr; i += 101) {
@@ -246,11 +197,11 @@ Test(core_extmem, test_core_recstore_no_tmpdir_fails_cleanly)
 			cr_assert_eq(p[k], 0, "record %llu byte %d of a failed store", (unsigned long long)i, k);
 		memset(p, 0xef, 80); /* writes are lost, not remembered */
 	}
-	text = capture_end(&c);
+	text = test_capture_end(&c);
 	cr_assert(rs.failed);
 	cr_assert_not(recstore_on_disk(&rs));
 	cr_assert_eq(rs.nr, per_block * (RECSTORE_MIN_BLOCKS + 3));
-	cr_assert_eq(count_lines(text), 1, "want one error line, got:\n%.500s", text);
+	cr_assert_eq(test_count_lines(text), 1, "want one error line, got:\n%.500s", text);
 	cr_assert(strstr(text, "cannot create a temporary file"), "%s", text);
 	unsigned char *p = recstore_at(&rs, 0);
 	for (int k = 0; k < 80; k++)
@@ -410,12 +361,12 @@ Test(core_extmem, test_core_extsort_ties_come_from_lower_runs_first)
 Test(core_extmem, test_core_extsort_no_tmpdir_fails_cleanly)
 {
 	struct extsort s;
-	struct captured c;
+	struct test_capture c;
 	char *text;
 	int r;
 
 	rng_state = 11;
-	capture_start(&c);
+	test_capture_start(&c, "/nonexistent/poolscope");
 	extsort_init(&s, sizeof(struct small), cmp_small, 10 * sizeof(struct small));
 	for (int k = 0; k < 1000; k++) { /* 100 runs, none can be written */
 		struct small x;
@@ -423,11 +374,11 @@ Test(core_extmem, test_core_extsort_no_tmpdir_fails_cleanly)
 		extsort_add(&s, &x);
 	}
 	r = extsort_finish(&s);
-	text = capture_end(&c);
+	text = test_capture_end(&c);
 	cr_assert_eq(r, -1);
 	cr_assert(s.failed);
 	cr_assert_null(extsort_next(&s));
-	cr_assert_eq(count_lines(text), 1, "want one error line, got:\n%.500s", text);
+	cr_assert_eq(test_count_lines(text), 1, "want one error line, got:\n%.500s", text);
 	cr_assert(strstr(text, "cannot create a temporary file"), "%s", text);
 	free(text);
 	extsort_release(&s);

@@ -74,3 +74,47 @@ int test_run(const char *cmd, struct strbuf *out)
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+void test_capture_start(struct test_capture *c, const char *tmpdir)
+{
+	const char *old = getenv("TMPDIR");
+	c->old_tmpdir = old ? strdup(old) : NULL;
+	snprintf(c->path, sizeof(c->path), "/tmp/poolscope-test-err.XXXXXX");
+	c->fd = mkstemp(c->path);
+	if (c->fd < 0)
+		abort();
+	c->saved = dup(2);
+	fflush(stderr);
+	dup2(c->fd, 2);
+	setenv("TMPDIR", tmpdir, 1);
+}
+
+char *test_capture_end(struct test_capture *c)
+{
+	struct stat st;
+	char *text;
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	if (c->old_tmpdir)
+		setenv("TMPDIR", c->old_tmpdir, 1);
+	else
+		unsetenv("TMPDIR");
+	free(c->old_tmpdir);
+	if (fstat(c->fd, &st) < 0)
+		abort();
+	text = calloc(1, (size_t)st.st_size + 1);
+	if (!text || pread(c->fd, text, (size_t)st.st_size, 0) != st.st_size)
+		abort();
+	close(c->fd);
+	unlink(c->path);
+	return text;
+}
+
+size_t test_count_lines(const char *text)
+{
+	size_t n = 0;
+	for (const char *p = text; *p; p++)
+		n += *p == '\n';
+	return n;
+}

@@ -19,4 +19,17 @@ char *test_write_temp(const char *text, size_t len, const char *suffix);
 /* Run a shell command, capturing stdout into out (if not NULL); returns the
  * exit status (or -1). */
 int test_run(const char *cmd, struct strbuf *out);
+/* Between test_capture_start() and test_capture_end(), stderr goes to a
+ * temp file and TMPDIR is tmpdir (a folder that need not exist);
+ * test_capture_end() puts both back and returns what was printed
+ * (malloc'd).  Aborts if the capture itself fails. */
+struct test_capture {
+	int fd, saved;
+	char path[64];
+	char *old_tmpdir;
+};
+void test_capture_start(struct test_capture *c, const char *tmpdir);
+char *test_capture_end(struct test_capture *c);
+/* Lines (newlines) in text. */
+size_t test_count_lines(const char *text);
 #endif
