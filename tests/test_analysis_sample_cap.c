@@ -22,19 +22,14 @@
 
 static const char *const before[] = { "app.log", "pool.log.gz", "access.log", "postgresql.log", NULL };
 
-static json_t *run(size_t cap, size_t *holds)
+/* The before capture analysed with the cap; release a and sources. */
+static void analyse_before(size_t cap, struct timeline *sources, struct analysis *a)
 {
 	const char *paths[8];
 	char *owned[8];
 	size_t n = 0;
 	struct parse_opts po;
 	struct analysis_opts ao;
-	struct timeline sources;
-	struct analysis a;
-	struct strbuf out = STRBUF_INIT;
-	struct jw w;
-	json_error_t err;
-	json_t *j;
 	for (; before[n]; n++) {
 		char rel[160];
 		snprintf(rel, sizeof(rel), "fixtures/incident/before/%s", before[n]);
@@ -45,8 +40,22 @@ static json_t *run(size_t cap, size_t *holds)
 	po.quiet = true;
 	analysis_opts_init(&ao);
 	ao.sample_cap = cap;
-	timeline_init(&sources);
-	cr_assert_eq(analysis_run_inputs(paths, n, &po, &ao, &sources, &a, 0), 0);
+	timeline_init(sources);
+	cr_assert_eq(analysis_run_inputs(paths, n, &po, &ao, sources, a, 0), 0);
+	parse_opts_release(&po);
+	for (size_t i = 0; i < n; i++)
+		free(owned[i]);
+}
+
+static json_t *run(size_t cap, size_t *holds)
+{
+	struct timeline sources;
+	struct analysis a;
+	struct strbuf out = STRBUF_INIT;
+	struct jw w;
+	json_error_t err;
+	json_t *j;
+	analyse_before(cap, &sources, &a);
 	jw_init(&w, &out, true);
 	analysis_write_json(&a, &w);
 	j = json_loads(out.buf, 0, &err);
@@ -56,9 +65,6 @@ static json_t *run(size_t cap, size_t *holds)
 	analysis_release(&a);
 	strbuf_release(&out);
 	timeline_release(&sources);
-	parse_opts_release(&po);
-	for (size_t i = 0; i < n; i++)
-		free(owned[i]);
 	return j;
 }
 
@@ -186,30 +192,6 @@ Test(analysis_sample_cap, endpoints_share_the_cap, .timeout = 60)
 /* The report's hold-time chart (800 ranks of each side's holds) from a
  * sample past its cap: the same ranks, each value within the histogram's
  * error of the exact chart's. */
-static void analyse_before(size_t cap, struct timeline *tl, struct analysis *a)
-{
-	const char *paths[8];
-	char *owned[8];
-	size_t n = 0;
-	struct parse_opts po;
-	struct analysis_opts ao;
-	for (; before[n]; n++) {
-		char rel[160];
-		snprintf(rel, sizeof(rel), "fixtures/incident/before/%s", before[n]);
-		owned[n] = strdup(test_path(rel));
-		paths[n] = owned[n];
-	}
-	parse_opts_init(&po);
-	po.quiet = true;
-	analysis_opts_init(&ao);
-	ao.sample_cap = cap;
-	timeline_init(tl);
-	cr_assert_eq(analysis_run_inputs(paths, n, &po, &ao, tl, a, 0), 0);
-	parse_opts_release(&po);
-	for (size_t i = 0; i < n; i++)
-		free(owned[i]);
-}
-
 Test(analysis_sample_cap, report_hold_chart_past_the_cap, .timeout = 60)
 {
 	struct timeline ta, tb;
