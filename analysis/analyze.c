@@ -485,13 +485,8 @@ static struct delta gen_pop(struct delta_gen *g)
 static void gen_start(struct delta_gen *g, struct analysis *a, delta_cmp_fn *cmp, struct pool_key **keys,
 		      size_t *nkeys, size_t *kalloc, uint32_t op_seq)
 {
-	memset(g, 0, sizeof(*g));
-	g->a = a;
-	g->cmp = cmp;
-	g->keys = keys;
-	g->nkeys = nkeys;
-	g->kalloc = kalloc;
-	g->op_seq = op_seq;
+	*g = (struct delta_gen){ .a = a, .cmp = cmp, .keys = keys, .nkeys = nkeys, .kalloc = kalloc,
+				 .op_seq = op_seq };
 }
 
 /* The next delta in order; false at the end. */
