@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/numparse.h"
 #include "core/strbuf.h"
+#include "parsers/stream.h"
 #include "core/banned.h"
 
 #define STATE_MAGIC "poolscope-audit-state"
@@ -1015,6 +1016,34 @@ int inc_plan_read(struct inc_plan *p, const struct parse_opts *opts, struct time
 		s->end_line = src->end_line;
 	}
 	timeline_sort(tl);
+	return ret;
+}
+
+int inc_plan_stream(struct inc_plan *p, const struct parse_opts *opts, struct timeline *sources,
+		    struct event_sink observe, struct event_stream **es)
+{
+	const char **paths = xcalloc(p->nseg ? p->nseg : 1, sizeof(*paths));
+	const struct parse_start **starts = xcalloc(p->nseg ? p->nseg : 1, sizeof(*starts));
+	int *rc = xcalloc(p->nseg ? p->nseg : 1, sizeof(*rc));
+	uint32_t first = (uint32_t)sources->nsrc;
+	int ret;
+	for (size_t i = 0; i < p->nseg; i++) {
+		paths[i] = p->seg[i].path;
+		starts[i] = &p->seg[i].start;
+	}
+	ret = event_stream_open_at(es, paths, starts, rc, p->nseg, opts, sources, observe, 0);
+	for (size_t i = 0; i < p->nseg && ret >= 0; i++) {
+		struct inc_segment *s = &p->seg[i];
+		const struct source *src = timeline_source(sources, first + (uint32_t)i);
+		s->src_index = first + (uint32_t)i;
+		s->failed = rc[i] < 0;
+		s->read = true;
+		s->end_offset = src->end_offset;
+		s->end_line = src->end_line;
+	}
+	free(paths);
+	free(starts);
+	free(rc);
 	return ret;
 }
 

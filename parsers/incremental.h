@@ -152,6 +152,17 @@ int inc_plan_make(struct inc_plan *p, const struct inc_state *st, const char *co
  */
 int inc_plan_read(struct inc_plan *p, const struct parse_opts *opts, struct timeline *tl);
 /*
+ * The same without a timeline: the segments are parsed into *es, an event
+ * stream (parsers/stream.h) in bounded memory, their sources added to
+ * sources and observe shown every event (see event_stream_open()).
+ * Returns 0; 1 if a segment failed to read (the others are read;
+ * seg->failed says which); -1 after error() if the stream's temporary
+ * file failed (*es is NULL).
+ */
+struct event_stream;
+int inc_plan_stream(struct inc_plan *p, const struct parse_opts *opts, struct timeline *sources,
+		    struct event_sink observe, struct event_stream **es);
+/*
  * Replace st's entries by the outcome of the plan: entries of other inputs
  * are kept, streams read move to where reading stopped.  Call only after a
  * successful inc_plan_read().

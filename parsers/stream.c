@@ -334,6 +334,14 @@ int event_stream_open(struct event_stream **out, const char *const *paths, size_
 		      const struct parse_opts *opts, struct timeline *sources,
 		      struct event_sink observe, size_t run_events)
 {
+	return event_stream_open_at(out, paths, NULL, NULL, npaths, opts, sources, observe, run_events);
+}
+
+int event_stream_open_at(struct event_stream **out, const char *const *paths,
+			 const struct parse_start *const *starts, int *input_rc, size_t npaths,
+			 const struct parse_opts *opts, struct timeline *sources,
+			 struct event_sink observe, size_t run_events)
+{
 	struct event_stream *s = xcalloc(1, sizeof(*s));
 	int ret = 0;
 	*out = NULL;
@@ -349,7 +357,11 @@ int event_stream_open(struct event_stream **out, const char *const *paths, size_
 	for (size_t i = 0; i < npaths; i++) {
 		uint32_t idx = timeline_add_source(sources, paths[i]);
 		struct event_sink sink = { stream_sink, s };
-		if (parse_input(paths[i], opts, timeline_source(sources, idx), idx, sink) < 0)
+		int rc = parse_input_at(paths[i], opts, starts ? starts[i] : NULL, timeline_source(sources, idx),
+					idx, sink);
+		if (input_rc)
+			input_rc[i] = rc;
+		if (rc < 0)
 			ret = 1;
 		if (!opts->quiet)
 			parse_report_unparsed(timeline_source(sources, idx));

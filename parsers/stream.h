@@ -41,6 +41,14 @@ struct event_stream; /* opaque */
 int event_stream_open(struct event_stream **out, const char *const *paths, size_t npaths,
 		      const struct parse_opts *opts, struct timeline *sources,
 		      struct event_sink observe, size_t run_events);
+/* The same with a start per input: starts[i] (starts or starts[i] NULL:
+ * the whole file) is where input i is read from (parse_input_at(); the
+ * audit's new lines), and input_rc[i] (if not NULL) what its parse
+ * returned. */
+int event_stream_open_at(struct event_stream **out, const char *const *paths,
+			 const struct parse_start *const *starts, int *input_rc, size_t npaths,
+			 const struct parse_opts *opts, struct timeline *sources,
+			 struct event_sink observe, size_t run_events);
 #define EVENT_STREAM_RUN_EVENTS ((size_t)1 << 17)
 /* The next event into *ev.  Its strings stay valid until the next call.
  * Returns 1, 0 at the end, -1 after error() on a read error. */

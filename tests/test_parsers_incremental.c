@@ -13,6 +13,7 @@
 #include "core/timeline.h"
 #include "parsers/incremental.h"
 #include "parsers/parse.h"
+#include "parsers/stream.h"
 #include "tests/testutil.h"
 
 /*
@@ -87,6 +88,42 @@ struct round {
 	char whys[256];      /* "rotated:app.log.1 continue:app.log" */
 };
 
+/* The audit's reading (inc_plan_stream(), an event stream) against
+ * inc_plan_read() into a timeline, from the same state: the same segments
+ * read to the same ends, the same events in the same order. */
+static void same_as_stream(const struct inc_state *st, const char *const *inputs, size_t n,
+			   const struct parse_opts *opts, const struct inc_plan *read, const struct timeline *tl)
+{
+	struct inc_plan plan;
+	struct timeline sources;
+	struct event_stream *es;
+	struct event_sink none = { NULL, NULL };
+	struct event ev;
+	size_t k = 0;
+	inc_plan_init(&plan);
+	timeline_init(&sources);
+	cr_assert_eq(inc_plan_make(&plan, st, inputs, n), 0);
+	cr_assert_eq(inc_plan_stream(&plan, opts, &sources, none, &es), 0);
+	cr_assert_eq(plan.nseg, read->nseg);
+	for (size_t i = 0; i < plan.nseg; i++) {
+		cr_assert(plan.seg[i].read && !plan.seg[i].failed);
+		cr_assert_eq(plan.seg[i].end_offset, read->seg[i].end_offset);
+		cr_assert_eq(plan.seg[i].end_line, read->seg[i].end_line);
+		cr_assert_eq(sources.src[plan.seg[i].src_index].lines, tl->src[read->seg[i].src_index].lines);
+	}
+	while (event_stream_next(es, &ev) > 0) {
+		cr_assert_lt(k, tl->nr);
+		cr_assert_eq(ev.ts, tl->ev[k].ts, "event %zu", k);
+		cr_assert_eq(ev.line, tl->ev[k].line, "event %zu", k);
+		cr_assert_eq(ev.kind, tl->ev[k].kind, "event %zu", k);
+		k++;
+	}
+	cr_assert_eq(k, tl->nr);
+	event_stream_free(es);
+	timeline_release(&sources);
+	inc_plan_release(&plan);
+}
+
 /* One audit run over the given inputs (names inside dir). */
 static struct round run_round(const char *const *names, size_t n)
 {
@@ -139,6 +176,7 @@ static struct round run_round(const char *const *names, size_t n)
 		else
 			r.infos++;
 	}
+	same_as_stream(&st, inputs, n, &opts, &plan, &tl);
 	inc_state_update(&st, &plan, 1760969000);
 	cr_assert_eq(inc_state_save(&st, 1760969000), 0);
 	inc_plan_release(&plan);
