@@ -904,26 +904,6 @@ out:
 	return ret;
 }
 
-static log_usec hold_key(const struct hold *h)
-{
-	return h->start != LOG_USEC_NONE ? h->start : h->end;
-}
-
-/* First hold (sorted by start) starting at or after t. */
-static size_t hold_lower_bound(const struct hold_set *hs, log_usec t)
-{
-	size_t lo = 0, hi = hs->nr;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct hold *h = hold_at(hs, mid);
-		log_usec k = h->start != LOG_USEC_NONE ? h->start : h->end;
-		if (k < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
 
 static int64_t hold_len(const struct hold *h, log_usec span_end)
 {
@@ -989,7 +969,7 @@ static void attribute_batches(struct analysis *a)
 		if (w->start_line != LOG_USEC_NONE && w->start_line > w->start) {
 			size_t lead = SIZE_MAX;
 			log_usec lead_end = LOG_USEC_NONE;
-			for (size_t i = hold_lower_bound(hs, w->start); i < hs->nr; i++) {
+			for (size_t i = holds_lower_bound(hs, w->start); i < hs->nr; i++) {
 				const struct hold *h = hold_at(hs, i);
 				if (h->start == LOG_USEC_NONE || h->start > w->start_line)
 					break;
@@ -1004,7 +984,7 @@ static void attribute_batches(struct analysis *a)
 			if (lead != SIZE_MAX)
 				hold_at(hs, lead)->origin = ORIGIN_BATCH;
 		}
-		for (size_t i = hold_lower_bound(hs, w->start - BURST_BEFORE); i < hs->nr; i++) {
+		for (size_t i = holds_lower_bound(hs, w->start - BURST_BEFORE); i < hs->nr; i++) {
 			const struct hold *h = hold_at(hs, i);
 			if (h->start == LOG_USEC_NONE)
 				continue;
@@ -1032,7 +1012,7 @@ static void attribute_batches(struct analysis *a)
 			const struct hold pc = *hold_at(hs, stack[--nstack]), *p = &pc;
 			if (!chain || p->end == LOG_USEC_NONE || p->end > we)
 				continue;
-			for (size_t i = hold_lower_bound(hs, p->end); i < hs->nr; i++) {
+			for (size_t i = holds_lower_bound(hs, p->end); i < hs->nr; i++) {
 				struct hold *h = hold_at(hs, i);
 				if (h->start == LOG_USEC_NONE)
 					continue;
@@ -1177,7 +1157,7 @@ static void find_incidents(struct analysis *a)
 		/* the longest holds overlapping the incident (best evidence):
 		 * holds are sorted by start, so only those starting after
 		 * start - longest can overlap, plus the few with no end */
-		for (size_t h = hold_lower_bound(&a->holds, inc->start - max_len), u = 0; ; ) {
+		for (size_t h = holds_lower_bound(&a->holds, inc->start - max_len), u = 0; ; ) {
 			struct hold hc; /* a copy: the holders are read below */
 			const struct hold *hd = &hc;
 			size_t hi;
@@ -1269,23 +1249,13 @@ static void batch_effects(struct analysis *a)
 		log_usec ws = w->start != LOG_USEC_NONE ? w->start : a->start;
 		log_usec we = batch_window_end(w, a->end);
 		struct sample s = capped(a);
-		size_t ne = 0, lo = 0, hi = hs->nr;
+		size_t ne = 0;
 		int32_t cur = 0;
 		int64_t work_min = INT64_MAX;
 		st->peak_conns = -1;
 		if (ws == LOG_USEC_NONE)
 			continue;
-		/* holds are sorted by start: binary search the window */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const struct hold *h = hold_at(hs, mid);
-			log_usec k = h->start != LOG_USEC_NONE ? h->start : h->end;
-			if (k < ws)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (size_t i = lo; i < hs->nr; i++) {
+		for (size_t i = holds_lower_bound(hs, ws); i < hs->nr; i++) {
 			const struct hold *h = hold_at(hs, i);
 			if (h->start == LOG_USEC_NONE)
 				continue;
@@ -1524,6 +1494,36 @@ int analysis_begin(struct analysis *a, const struct timeline *sources,
 	return 0;
 }
 
+static void book_note(struct analysis_book *b, const struct event *ev, uint64_t seq)
+{
+	if (b->nrefs < ANALYSIS_BOOK_REFS) {
+		b->refs[b->nrefs] = (struct analysis_ref){ ev->ts, ev->src, ev->line, ev->kind, NULL };
+		b->seq[b->nrefs++] = seq;
+	}
+	b->n++;
+}
+
+/* The book of pool-stat samples at checked_out = out (made if new). */
+static struct analysis_book *out_book(struct analysis *a, int32_t out)
+{
+	size_t lo = 0, hi = a->nbook_out;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->book_out[mid].out < out)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == a->nbook_out || a->book_out[lo].out != out) {
+		ALLOC_GROW(a->book_out, a->nbook_out + 1, a->book_out_alloc);
+		memmove(a->book_out + lo + 1, a->book_out + lo, (a->nbook_out - lo) * sizeof(*a->book_out));
+		memset(&a->book_out[lo], 0, sizeof(a->book_out[lo]));
+		a->book_out[lo].out = out;
+		a->nbook_out++;
+	}
+	return &a->book_out[lo].b;
+}
+
 void analysis_feed(struct analysis *a, const struct event *ev)
 {
 	struct analysis_state *st = a->st;
@@ -1560,6 +1560,7 @@ void analysis_feed(struct analysis *a, const struct event *ev)
 	switch (ev->kind) {
 	case EVENT_POOL_TIMEOUT: {
 		size_t c;
+		book_note(&a->book_timeouts, ev, st->seq);
 		a->timeouts++;
 		a->timeouts_by_origin[ev->origin < ORIGIN__COUNT ? ev->origin : 0]++;
 		if (ev->pid)
@@ -1593,6 +1594,8 @@ void analysis_feed(struct analysis *a, const struct event *ev)
 		break;
 	}
 	case EVENT_POOL_STATS:
+		if (ev->u.stats.checked_out >= 0)
+			book_note(out_book(a, ev->u.stats.checked_out), ev, st->seq);
 		if (ev->u.stats.pool_size >= 0)
 			st->stats_pool_size = ev->u.stats.pool_size;
 		if (ev->u.stats.checked_out >= 0)
@@ -1654,6 +1657,8 @@ void analysis_feed(struct analysis *a, const struct event *ev)
 			a->status[a->nstatus++] = (struct status_count){ q->status, 0 };
 		}
 		a->status[sc].n++;
+		if (q->status >= 500 && q->status <= 599)
+			book_note(&a->book_5xx, ev, st->seq);
 		recspill_add(&st->reqs, q);
 		if (b) {
 			b->requests++;
@@ -1676,6 +1681,7 @@ void analysis_feed(struct analysis *a, const struct event *ev)
 			sample_add(&st->pg_sess, ev->dur);
 		break;
 	case EVENT_PG_TOO_MANY_CLIENTS:
+		book_note(&a->book_too_many, ev, st->seq);
 		a->pg_too_many++;
 		if (b)
 			b->pg_too_many++;
@@ -2044,6 +2050,7 @@ void analysis_release(struct analysis *a)
 	free(a->batch_stats);
 	free(a->pool_parts);
 	free(a->win);
+	free(a->book_out);
 	strtab_release(&a->names);
 	strtab_release(&a->strings);
 	memset(a, 0, sizeof(*a));

@@ -102,6 +102,21 @@ struct analysis_ref {
 	const char *text;       /* owned by the analysis' strings, or NULL */
 };
 
+/* The first few events of one kind in feed (timeline) order and how many
+ * there were: the audit's evidence, kept while the events pass. */
+#define ANALYSIS_BOOK_REFS 5
+struct analysis_book {
+	size_t n;                            /* events noted */
+	size_t nrefs;                        /* min(n, ANALYSIS_BOOK_REFS) */
+	struct analysis_ref refs[ANALYSIS_BOOK_REFS];
+	uint64_t seq[ANALYSIS_BOOK_REFS];    /* feed order, to merge books */
+};
+/* The pool-stat samples of one checked_out value. */
+struct analysis_out_book {
+	int32_t out;
+	struct analysis_book b;
+};
+
 #define INCIDENT_MAX_REFS 8
 #define INCIDENT_MAX_HOLDERS 5
 #define INCIDENT_MAX_BATCHES 8
@@ -219,6 +234,11 @@ struct analysis {
 	struct analysis_dist pg_session, pg_slow_dur, pg_lock_dur;
 	struct analysis_ref pg_slowest;  /* kind == 0 if none */
 	struct analysis_ref pg_first_refusal;
+	/* evidence books (audit): pool timeouts, "too many clients", HTTP
+	 * 500-599, and pool-stat samples by checked_out (ascending, owned) */
+	struct analysis_book book_timeouts, book_too_many, book_5xx;
+	struct analysis_out_book *book_out;
+	size_t nbook_out, book_out_alloc;
 
 	/* time series */
 	int64_t bucket_usec;
@@ -286,6 +306,15 @@ struct parse_opts;
 int analysis_run_inputs(const char *const *paths, size_t npaths, const struct parse_opts *popts,
 			const struct analysis_opts *aopts, struct timeline *sources,
 			struct analysis *a, size_t run_events);
+struct event_stream;
+/*
+ * The same over a stream already opened (parsers/stream.h; the audit's new
+ * lines, inc_plan_stream()), whose observer filled span: the stream is
+ * freed.  Returns 0, or -1 after error() (then a needs no release).
+ */
+int analysis_run_stream(struct event_stream *es, const struct timeline *sources,
+			const struct analysis_span *span, const struct analysis_opts *aopts,
+			struct analysis *a);
 
 /* Path of input src ("?" if out of range). */
 const char *analysis_src_name(const struct analysis *a, uint32_t src);

@@ -16,14 +16,24 @@ int analysis_run_inputs(const char *const *paths, size_t npaths, const struct pa
 	struct analysis_span span;
 	struct event_sink observe = { analysis_span_sink, &span };
 	struct event_stream *es;
-	struct event ev;
-	int ret, r;
+	int ret;
 
 	analysis_span_init(&span);
 	ret = event_stream_open(&es, paths, npaths, popts, sources, observe, run_events);
 	if (ret < 0)
 		return -1;
-	if (analysis_begin(a, sources, aopts, &span) < 0) {
+	if (analysis_run_stream(es, sources, &span, aopts, a) < 0)
+		return -1;
+	return ret;
+}
+
+int analysis_run_stream(struct event_stream *es, const struct timeline *sources,
+			const struct analysis_span *span, const struct analysis_opts *aopts,
+			struct analysis *a)
+{
+	struct event ev;
+	int r;
+	if (analysis_begin(a, sources, aopts, span) < 0) {
 		event_stream_free(es);
 		return -1;
 	}
@@ -38,5 +48,5 @@ int analysis_run_inputs(const char *const *paths, size_t npaths, const struct pa
 		analysis_release(a);
 		return -1;
 	}
-	return ret;
+	return 0;
 }

@@ -392,48 +392,53 @@ void audit_add_ref(struct audit_finding *f, const char *path, uint64_t line)
 	f->nrefs++;
 }
 
-static void add_event_refs(struct audit_finding *f, const struct analysis *a, const uint8_t *dup,
-			   bool (*want)(const struct event *ev, const void *arg), const void *arg)
+_Static_assert(ANALYSIS_BOOK_REFS == AUDIT_MAX_REFS, "a book keeps the refs a finding shows");
+
+/* A book's refs as the finding's evidence, the rest counted. */
+static void add_book_refs(struct audit_finding *f, const struct analysis *a, const struct analysis_book *b)
 {
-	const struct timeline *tl = a->tl;
-	for (size_t i = 0; i < tl->nr; i++) {
-		const struct event *ev = &tl->ev[i];
-		if (dup[i] || !want(ev, arg))
+	for (size_t i = 0; i < b->nrefs; i++)
+		audit_add_ref(f, analysis_src_name(a, b->refs[i].src), b->refs[i].line);
+	f->more_refs += b->n - b->nrefs;
+}
+
+/* Evidence of the peak: the pool-stat samples at or above `out` (the first
+ * few of all those books, in feed order), else the checkout at the moment
+ * of the peak (pool debug: the first hold begun then). */
+static void add_peak_refs(struct audit_finding *f, const struct analysis *a, int32_t out)
+{
+	struct analysis_book m;
+	memset(&m, 0, sizeof(m));
+	for (size_t k = 0; k < a->nbook_out; k++) {
+		const struct analysis_book *b = &a->book_out[k].b;
+		if (a->book_out[k].out < out)
 			continue;
-		audit_add_ref(f, analysis_src_name(a, ev->src), ev->line);
+		m.n += b->n;
+		/* merge b's refs into m's, both in feed order, keeping the first */
+		for (size_t i = 0; i < b->nrefs; i++) {
+			size_t at = m.nrefs;
+			while (at > 0 && m.seq[at - 1] > b->seq[i])
+				at--;
+			if (at == ANALYSIS_BOOK_REFS)
+				continue;
+			if (m.nrefs == ANALYSIS_BOOK_REFS)
+				m.nrefs--;
+			memmove(m.refs + at + 1, m.refs + at, (m.nrefs - at) * sizeof(*m.refs));
+			memmove(m.seq + at + 1, m.seq + at, (m.nrefs - at) * sizeof(*m.seq));
+			m.refs[at] = b->refs[i];
+			m.seq[at] = b->seq[i];
+			m.nrefs++;
+		}
 	}
-}
-
-static bool want_kind(const struct event *ev, const void *arg)
-{
-	return ev->kind == *(const uint16_t *)arg;
-}
-
-static bool want_5xx(const struct event *ev, const void *arg)
-{
-	(void)arg;
-	return ev->kind == EVENT_HTTP_REQUEST && ev->u.http.status >= 500 && ev->u.http.status <= 599;
-}
-
-/* pool_stats samples at or above a number of checked-out connections */
-static bool want_out_at_least(const struct event *ev, const void *arg)
-{
-	return ev->kind == EVENT_POOL_STATS && ev->u.stats.checked_out >= 0 &&
-	       ev->u.stats.checked_out >= *(const int32_t *)arg;
-}
-
-/* Evidence of the peak: the pool-stat samples at or above `out`, else the
- * checkout at the moment of the peak (pool debug). */
-static void add_peak_refs(struct audit_finding *f, const struct analysis *a, const uint8_t *dup,
-			  int32_t out)
-{
-	add_event_refs(f, a, dup, want_out_at_least, &out);
-	if (f->nrefs || a->peak_at == LOG_USEC_NONE)
+	add_book_refs(f, a, &m);
+	if (m.n || a->peak_at == LOG_USEC_NONE)
 		return;
-	for (size_t i = 0; i < a->tl->nr; i++) {
-		const struct event *ev = &a->tl->ev[i];
-		if (!dup[i] && ev->ts == a->peak_at && ev->kind == EVENT_POOL_CHECKOUT) {
-			audit_add_ref(f, analysis_src_name(a, ev->src), ev->line);
+	for (size_t i = holds_lower_bound(&a->holds, a->peak_at); i < a->holds.nr; i++) {
+		const struct hold *h = hold_at(&a->holds, i);
+		if (hold_key(h) != a->peak_at)
+			break;
+		if (h->evidence == HOLD_EV_POOL_DEBUG && h->start == a->peak_at) {
+			audit_add_ref(f, analysis_src_name(a, h->src), h->line);
 			break;
 		}
 	}
@@ -473,12 +478,10 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 		    struct audit_result *r)
 {
 	const struct timeline *tl = a->tl;
-	uint8_t *dup = xcalloc(tl->nr ? tl->nr : 1, 1);
 	struct strbuf sb = STRBUF_INIT;
 	struct audit_finding *f;
 	char ts[32];
 
-	events_mark_duplicates(tl, dup);
 	r->files = tl->nsrc;
 	for (size_t i = 0; i < tl->nsrc; i++) {
 		r->lines += tl->src[i].lines;
@@ -486,7 +489,6 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 	}
 
 	if (t->max_timeouts >= 0 && (int64_t)a->timeouts > t->max_timeouts) {
-		static const uint16_t kind = EVENT_POOL_TIMEOUT;
 		logtime_format_iso(a->first_timeout, ts);
 		strbuf_reset(&sb);
 		strbuf_addf(&sb, "%zu pool checkout timeout%s (allowed %" PRId64 ")%s", a->timeouts,
@@ -497,7 +499,7 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 		pool_text(&sb, a);
 		f = audit_add(r, AUDIT_CRITICAL, "pool_timeouts", (double)a->timeouts,
 			      (double)t->max_timeouts, sb.buf);
-		add_event_refs(f, a, dup, want_kind, &kind);
+		add_book_refs(f, a, &a->book_timeouts);
 	}
 
 	if (a->capacity > 0 && a->peak_out >= 0) {
@@ -510,7 +512,7 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 			pool_text(&sb, a);
 			f = audit_add(r, AUDIT_CRITICAL, "pool_exhausted", (double)a->peak_out,
 				      (double)a->capacity, sb.buf);
-			add_peak_refs(f, a, dup, a->capacity);
+			add_peak_refs(f, a, a->capacity);
 		} else if (t->max_usage_pct >= 0 && a->peak_usage_pct > t->max_usage_pct) {
 			int32_t above = (int32_t)floor(t->max_usage_pct * a->capacity / 100.0) + 1;
 			strbuf_reset(&sb);
@@ -518,7 +520,7 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 				    a->peak_usage_pct, a->peak_out, a->capacity, ts, t->max_usage_pct);
 			f = audit_add(r, AUDIT_WARNING, "pool_usage", a->peak_usage_pct,
 				      t->max_usage_pct, sb.buf);
-			add_peak_refs(f, a, dup, above);
+			add_peak_refs(f, a, above);
 		}
 	} else if (a->peak_out >= 0 && (t->max_usage_pct >= 0 || t->exhausted)) {
 		strbuf_reset(&sb);
@@ -529,14 +531,13 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 	}
 
 	if (t->max_too_many_clients >= 0 && (int64_t)a->pg_too_many > t->max_too_many_clients) {
-		static const uint16_t kind = EVENT_PG_TOO_MANY_CLIENTS;
 		strbuf_reset(&sb);
 		strbuf_addf(&sb, "PostgreSQL refused %zu connection%s: too many clients (allowed %" PRId64
 				 ")", a->pg_too_many, a->pg_too_many == 1 ? "" : "s",
 			    t->max_too_many_clients);
 		f = audit_add(r, AUDIT_CRITICAL, "pg_too_many_clients", (double)a->pg_too_many,
 			      (double)t->max_too_many_clients, sb.buf);
-		add_event_refs(f, a, dup, want_kind, &kind);
+		add_book_refs(f, a, &a->book_too_many);
 	}
 
 	if (t->max_5xx_pct >= 0 && a->http.requests > 0 &&
@@ -547,7 +548,7 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 			strbuf_addf(&sb, "%zu of %zu HTTP responses were 5xx (%.2f%%, allowed %g%%)",
 				    a->http.errors_5xx, a->http.requests, pct, t->max_5xx_pct);
 			f = audit_add(r, AUDIT_WARNING, "http_5xx_rate", pct, t->max_5xx_pct, sb.buf);
-			add_event_refs(f, a, dup, want_5xx, NULL);
+			add_book_refs(f, a, &a->book_5xx);
 		}
 	}
 
@@ -614,7 +615,6 @@ void audit_evaluate(const struct analysis *a, const struct audit_thresholds *t,
 		if (s->unparsed > s->nsamples)
 			f->more_refs += s->unparsed - s->nsamples;
 	}
-	free(dup);
 	strbuf_release(&sb);
 }
 

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/numparse.h"
 #include "parsers/incremental.h"
+#include "parsers/stream.h"
 #include "core/banned.h"
 
 static const char usage[] =
@@ -194,7 +195,10 @@ static int run_audit(const struct audit_args *args, const struct audit_threshold
 	struct strvec inputs = STRVEC_INIT;
 	struct inc_state st;
 	struct inc_plan plan;
-	struct timeline tl;
+	struct timeline sources;    /* one per file read; the events stream past */
+	struct analysis_span span;
+	struct event_sink observe = { analysis_span_sink, &span };
+	struct event_stream *es = NULL;
 	struct analysis a;
 	struct analysis_opts aopts;
 	struct audit_result r;
@@ -205,7 +209,8 @@ static int run_audit(const struct audit_args *args, const struct audit_threshold
 	int ret = EXIT_OK, verdict;
 
 	inc_plan_init(&plan);
-	timeline_init(&tl);
+	timeline_init(&sources);
+	analysis_span_init(&span);
 	audit_result_init(&r);
 	if (have_state)
 		inc_state_init(&st, args->state);
@@ -221,16 +226,23 @@ static int run_audit(const struct audit_args *args, const struct audit_threshold
 		ret = EXIT_OPERATIONAL;
 		goto out;
 	}
-	if (inc_plan_read(&plan, popts, &tl) < 0) {
+	switch (inc_plan_stream(&plan, popts, &sources, observe, &es)) {
+	case 0:
+		break;
+	case 1:
 		/* what was read is judged below, but the state must not move past
 		 * a file that was not read to the end */
 		ret = EXIT_OPERATIONAL;
+		break;
+	default:
+		ret = EXIT_OPERATIONAL;
+		goto out;
 	}
 	analysis_opts_init(&aopts);
 	aopts.pool = th->pool;
 	if (th->max_usage_pct >= 0 && th->max_usage_pct > 0)
 		aopts.warn_pct = th->max_usage_pct;
-	if (analysis_run(&tl, &aopts, &a) < 0) {
+	if (analysis_run_stream(es, &sources, &span, &aopts, &a) < 0) {
 		ret = EXIT_OPERATIONAL;
 		goto out;
 	}
@@ -240,7 +252,7 @@ static int run_audit(const struct audit_args *args, const struct audit_threshold
 	if (r.files && !r.lines)
 		audit_add(&r, AUDIT_INFO, "no_new_lines",
 			  0, NAN, have_state ? "no new lines since the last run" : "the inputs are empty");
-	audit_fill_excerpts(&r, &tl);
+	audit_fill_excerpts(&r, &sources);
 	verdict = audit_exit_code(&r, th);
 
 	if (args->store && ret == EXIT_OK) {
@@ -292,7 +304,7 @@ out:
 		analysis_release(&a);
 	strbuf_release(&out);
 	audit_result_release(&r);
-	timeline_release(&tl);
+	timeline_release(&sources);
 	inc_plan_release(&plan);
 	if (have_state)
 		inc_state_release(&st);

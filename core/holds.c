@@ -440,11 +440,6 @@ static int cmp_batch(const void *a, const void *b)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
-static log_usec hold_key(const struct hold *h)
-{
-	return h->start != LOG_USEC_NONE ? h->start : h->end;
-}
-
 /* every checkout of a run is one of these until the analysis ends */
 _Static_assert(sizeof(struct hold) <= 80, "struct hold grew past 80 bytes");
 
@@ -504,6 +499,19 @@ static void sort_holds(struct hold_set *hs)
 	/* what went wrong was said: the analysis fails on hold_set_failed() */
 	hs->store.failed = hs->store.failed || failed;
 	extsort_release(&sort);
+}
+
+size_t holds_lower_bound(const struct hold_set *hs, log_usec t)
+{
+	size_t lo = 0, hi = hs->nr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (hold_key(hold_at(hs, mid)) < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* ---- PostgreSQL sessions --------------------------------------------- */

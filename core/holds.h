@@ -223,6 +223,14 @@ static inline log_usec batch_window_end(const struct batch_window *w, log_usec s
 	return w->end != LOG_USEC_NONE ? w->end : w->end_bound != LOG_USEC_NONE ? w->end_bound : span_end;
 }
 
+/* What the holds are sorted by: the start, or the end of a hold with none. */
+static inline log_usec hold_key(const struct hold *h)
+{
+	return h->start != LOG_USEC_NONE ? h->start : h->end;
+}
+/* The first hold (after holds_finish()) whose key is t or later. */
+size_t holds_lower_bound(const struct hold_set *hs, log_usec t);
+
 /* True if the hold has a duration usable in a distribution. */
 static inline bool hold_complete(const struct hold *h)
 {
