@@ -60,15 +60,20 @@ struct parse_ctx {
 	 * of logtime_parse_cached() (zeroed, i.e. empty, per input) */
 	struct logtime_cache time_cache;
 	log_usec last_ts;         /* last timestamp seen in this input */
-	/* events without a timestamp seen before any timestamp in this input */
+	/* events without a timestamp seen before any timestamp in this input,
+	 * at most PARSE_PENDING_MAX: past that the input counts as untimed
+	 * (uvicorn's default access log) and its events go out with no time */
 	struct event *pending;
 	size_t npending, pending_alloc;
 	struct arena pending_strings;
+	bool untimed;
 	const struct record *rec; /* the record being parsed */
 	/* from a line wrapper (journald, Docker): used when an event has none */
 	log_usec hint_ts;
 	int32_t hint_pid;
 };
+
+#define PARSE_PENDING_MAX ((size_t)1 << 16)
 
 /* Copy s[0..len) into the scratch arena (valid until the record is done). */
 const char *parse_str(struct parse_ctx *ctx, const char *s, size_t len);

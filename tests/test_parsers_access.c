@@ -805,3 +805,30 @@ Test(access_incident, gunicorn_streams_mixed)
 	strbuf_release(&err);
 	strbuf_release(&mix);
 }
+
+/* Untimed lines wait for the input's first time, but not forever: past
+ * PARSE_PENDING_MAX of them the input counts as untimed (uvicorn's default
+ * access log) and they go out with no time, in order, none lost; a time
+ * seen later still dates the lines after it. */
+Test(access_events, untimed_input_is_not_held_whole)
+{
+	struct run r = { 0 };
+	struct strbuf sb = STRBUF_INIT;
+	size_t n = PARSE_PENDING_MAX + 100;
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&sb, "INFO:     127.0.0.1:%zu - \"GET /u/%zu HTTP/1.1\" 200 OK\n", 1024 + i % 60000, i);
+	strbuf_addstr(&sb, "2026-11-26 14:52:24,353 INFO:     127.0.0.1:39244 - \"GET /slow HTTP/1.1\" 500 Internal Server Error\n"
+			   "INFO:     127.0.0.1:53446 - \"GET /after HTTP/1.1\" 404 Not Found\n");
+	run_text(&r, sb.buf, NULL);
+	cr_assert_eq(r.ret, 0);
+	cr_assert_eq(r.tl.nr, n + 2);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(r.tl.ev[i].ts, LOG_USEC_NONE, "event %zu", i);
+		cr_assert_eq(r.tl.ev[i].line, i + 1);
+	}
+	cr_expect_eq(r.tl.ev[n].ts, at(2026, 11, 26, 14, 52, 24, 353000));
+	cr_expect_eq(r.tl.ev[n + 1].ts, at(2026, 11, 26, 14, 52, 24, 353000));
+	cr_expect(r.tl.ev[n + 1].flags & EVENT_F_TS_INFERRED);
+	strbuf_release(&sb);
+	run_done(&r);
+}
