@@ -352,8 +352,9 @@ struct analysis_state {
 
 /*
  * One change of a pool's state, 16 bytes: two per hold and one per pool
- * connect/close line, made as they come due (struct delta_gen).  sd packs the pool index (scope, 28 bits)
- * with dout and dopen (-1, 0, +1, 2 bits each, stored plus one).
+ * connect/close line, made as they come due (struct delta_gen).  sd packs
+ * the pool index (scope, 28 bits) with dout and dopen (-1, 0, +1, 2 bits
+ * each, stored plus one).
  */
 struct delta {
 	log_usec ts;
@@ -391,12 +392,22 @@ struct pool_key {
 	int32_t size;    /* pool_size seen in stats for this pool, -1 */
 };
 
+/* The index of a pool in keys[0..n), or n if it is not there. */
+static uint32_t pool_find(const struct pool_key *keys, size_t n, int32_t pid, uint32_t scope_src, uint8_t pool)
+{
+	size_t i = 0;
+	while (i < n && !(keys[i].pid == pid && keys[i].scope_src == scope_src && keys[i].pool == pool))
+		i++;
+	return (uint32_t)i;
+}
+
+/* The index of a pool, added to keys if new. */
 static uint32_t pool_index(struct pool_key **keys, size_t *n, size_t *alloc, int32_t pid,
 			   uint32_t scope_src, uint8_t pool)
 {
-	for (size_t i = 0; i < *n; i++)
-		if ((*keys)[i].pid == pid && (*keys)[i].scope_src == scope_src && (*keys)[i].pool == pool)
-			return (uint32_t)i;
+	uint32_t i = pool_find(*keys, *n, pid, scope_src, pool);
+	if (i < *n)
+		return i;
 	ALLOC_GROW(*keys, *n + 1, *alloc);
 	(*keys)[*n].pid = pid;
 	(*keys)[*n].scope_src = scope_src;
@@ -442,8 +453,8 @@ typedef int delta_cmp_fn(const struct delta *, const struct delta *);
 struct delta_gen {
 	struct analysis *a;
 	delta_cmp_fn *cmp;
-	struct pool_key **keys;
-	size_t *nkeys, *kalloc;
+	const struct pool_key *keys; /* every pool already named */
+	size_t nkeys;
 	size_t hold;          /* next hold to reach */
 	size_t op;            /* next connect/close line to reach */
 	uint32_t seq, op_seq; /* next hold delta's seq, first line's */
@@ -482,11 +493,10 @@ static struct delta gen_pop(struct delta_gen *g)
 	return top;
 }
 
-static void gen_start(struct delta_gen *g, struct analysis *a, delta_cmp_fn *cmp, struct pool_key **keys,
-		      size_t *nkeys, size_t *kalloc, uint32_t op_seq)
+static void gen_start(struct delta_gen *g, struct analysis *a, delta_cmp_fn *cmp, const struct pool_key *keys,
+		      size_t nkeys, uint32_t op_seq)
 {
-	*g = (struct delta_gen){ .a = a, .cmp = cmp, .keys = keys, .nkeys = nkeys, .kalloc = kalloc,
-				 .op_seq = op_seq };
+	*g = (struct delta_gen){ .a = a, .cmp = cmp, .keys = keys, .nkeys = nkeys, .op_seq = op_seq };
 }
 
 /* The next delta in order; false at the end. */
@@ -505,7 +515,7 @@ static bool gen_next(struct delta_gen *g, struct delta *out)
 			h = NULL;
 		}
 		if (h) {
-			key = h->start != LOG_USEC_NONE ? h->start : h->end_bound;
+			key = hold_key(h);
 			any = true;
 		}
 		if (g->op < st->nops && (!any || st->ops[g->op].ts < key)) {
@@ -520,7 +530,7 @@ static bool gen_next(struct delta_gen *g, struct delta *out)
 		if (!any)
 			return false;
 		if (h) {
-			uint32_t k = pool_index(g->keys, g->nkeys, g->kalloc, h->pid, h->scope_src, h->pool);
+			uint32_t k = pool_find(g->keys, g->nkeys, h->pid, h->scope_src, h->pool);
 			if (h->start != LOG_USEC_NONE)
 				gen_push(g, delta_make(h->start, k, 1, 0, g->seq++));
 			if (h->end_bound != LOG_USEC_NONE)
@@ -528,13 +538,16 @@ static bool gen_next(struct delta_gen *g, struct delta *out)
 			g->hold++;
 		} else {
 			const struct pool_op *op = &st->ops[g->op];
-			uint32_t k = pool_index(g->keys, g->nkeys, g->kalloc, op->pid, op->scope, op->pool);
+			uint32_t k = pool_find(g->keys, g->nkeys, op->pid, op->scope, op->pool);
 			gen_push(g, delta_make(op->ts, k, 0, op->dopen, g->op_seq + (uint32_t)g->op));
 			g->op++;
 		}
 	}
 }
 
+/* The pool_size the pool-stat lines gave a pool (-1 none): the latest sample
+ * of its process or without a process, taken after the pool was first seen
+ * (created_seq; 0 for pools with holds, which exist from the start). */
 static int32_t pool_stats_size(const struct analysis_state *st, int32_t pid, uint64_t created_seq)
 {
 	const struct pid_size *best = st->size_any.seq ? &st->size_any : NULL;
@@ -592,7 +605,7 @@ static void pool_sweep(struct analysis *a)
 	 * that begins mid-run shows returns of checkouts (and closes of
 	 * connections) it never saw; the deepest dip below zero is what was
 	 * already out when it began. */
-	gen_start(&g, a, cmp_delta_out_first, &keys, &nkeys, &kalloc, (uint32_t)nhold_deltas);
+	gen_start(&g, a, cmp_delta_out_first, keys, nkeys, (uint32_t)nhold_deltas);
 	while (gen_next(&g, &d)) {
 		uint32_t k = delta_scope(&d);
 		out[k] += delta_dout(&d);
@@ -630,7 +643,7 @@ static void pool_sweep(struct analysis *a)
 	/* pass 2, returns first at one instant: a handover (one returned,
 	 * another checked out in the same ms) is not a peak */
 	a->peak_out = 0;
-	gen_start(&g, a, cmp_delta, &keys, &nkeys, &kalloc, (uint32_t)nhold_deltas);
+	gen_start(&g, a, cmp_delta, keys, nkeys, (uint32_t)nhold_deltas);
 	{
 		size_t last_b = SIZE_MAX;
 		int32_t now = 0;            /* max over pools of what is out right now */
@@ -650,8 +663,10 @@ static void pool_sweep(struct analysis *a)
 			if (!more)
 				break;
 			k = delta_scope(&d);
-			if (delta_dout(&d) > 0)
+			if (delta_dout(&d) > 0) { /* a checkout */
 				parts[k].checkouts++;
+				a->buckets[bi].checkouts++;
+			}
 			out[k] += delta_dout(&d);
 			open[k] += delta_dopen(&d);
 			now = 0;
@@ -817,7 +832,7 @@ static int match_holds(struct analysis *a, struct recspill *reqs)
 {
 	struct hold_set *hs = &a->holds;
 	struct ref_window w;
-	size_t nh = 0, lo = 0;
+	size_t lo = 0;
 	int ret = 0;
 	const int64_t slack = 5000; /* clock rounding between two logs (ms) */
 
@@ -832,10 +847,9 @@ static int match_holds(struct analysis *a, struct recspill *reqs)
 		if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE && h->end != LOG_USEC_NONE) {
 			struct hold_ref r = { h->end, h->start, i };
 			extsort_add(&w.ends, &r);
-			nh++;
 		}
 	}
-	if (!nh)
+	if (!w.ends.nr)
 		goto out;
 	if (extsort_finish(&w.ends) < 0 || recspill_rewind(reqs) < 0) {
 		ret = -1;
@@ -1800,15 +1814,9 @@ int analysis_finish(struct analysis *a)
 	a->config_variants = st->ncfg;
 	a->capacity = pool_config_capacity(&a->config);
 
-	/* checkouts and occupancy */
-	if (a->holds.checkouts || a->holds.checkins) {
+	/* checkouts (per step: the sweep counts them) and occupancy */
+	if (a->holds.checkouts || a->holds.checkins)
 		a->checkouts = (long)a->holds.checkouts;
-		for (size_t i = 0; i < a->holds.nr && a->nbuckets; i++) {
-			const struct hold *h = hold_at(&a->holds, i);
-			if (h->evidence == HOLD_EV_POOL_DEBUG && h->start != LOG_USEC_NONE)
-				a->buckets[bucket_of(a, h->start)].checkouts++;
-		}
-	}
 	if (a->nbuckets)
 		pool_sweep(a);
 	if (!a->peak_from && a->stats_samples && a->nbuckets) {
