@@ -476,7 +476,6 @@ static void store_init(struct hold_set *hs)
 static void sort_holds(struct hold_set *hs)
 {
 	struct extsort sort;
-	const struct hold *h;
 	bool failed = hs->store.failed;
 	if (hs->nr < 2 || failed)
 		return; /* a failed store: said once, the analysis fails */
@@ -488,13 +487,12 @@ static void sort_holds(struct hold_set *hs)
 	if (extsort_finish(&sort) < 0)
 		failed = true;
 	for (size_t j = 0; j < hs->nr; j++) {
-		h = failed ? NULL : extsort_next(&sort);
-		if (!h)
-			failed = true;
+		const struct hold *h = failed ? NULL : extsort_next(&sort);
+		void *rec = recstore_push(&hs->store); /* zeroes if h is lost: the count stays */
 		if (h)
-			memcpy(recstore_push(&hs->store), h, sizeof(*h));
+			memcpy(rec, h, sizeof(*h));
 		else
-			recstore_push(&hs->store); /* zeroes: the count stays right */
+			failed = true;
 	}
 	/* what went wrong was said: the analysis fails on hold_set_failed() */
 	hs->store.failed = hs->store.failed || failed;

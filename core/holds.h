@@ -204,8 +204,9 @@ size_t events_mark_duplicates(const struct timeline *tl, uint8_t *dup);
  * Reconstruct holds and batch windows from events in timeline order:
  * holds_begin(), holds_feed() for each event (duplicates left out), then
  * holds_finish(), which closes what is still open, adds the batch spans and
- * sorts (core/extsort: in bounded memory too).  The hold_set copies the strings it keeps (hs->strings), so fed
- * events' strings need to live only during the call.  Origins come from the
+ * sorts (core/extsort: in bounded memory too).  The hold_set copies the
+ * strings it keeps (hs->strings), so fed events' strings need to live only
+ * during the call.  Origins come from the
  * events (a parser that knows the thread or logger sets them) and batch
  * spans are ORIGIN_BATCH; the API/batch split by time is the analysis' job.
  */
