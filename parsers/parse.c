@@ -80,18 +80,16 @@ void parse_emit(struct parse_ctx *ctx, struct event *ev)
 	if (ev->ts == LOG_USEC_NONE && ctx->hint_ts != LOG_USEC_NONE)
 		ev->ts = ctx->hint_ts;
 	if (ev->ts == LOG_USEC_NONE) {
-		if (ctx->last_ts == LOG_USEC_NONE && ctx->untimed) {
-			deliver(ctx, ev);
-			return;
-		}
 		if (ctx->last_ts == LOG_USEC_NONE) {
 			/* no time seen yet in this input: hold it until one is, but
-			 * not forever: 65536 events without a time make an untimed
-			 * input, whose events go out as they come */
+			 * not forever: PARSE_PENDING_MAX events without a time make
+			 * an untimed input, whose events go out as they come */
 			struct event *p;
-			if (ctx->npending == PARSE_PENDING_MAX) {
+			if (!ctx->untimed && ctx->npending == PARSE_PENDING_MAX) {
 				ctx->untimed = true;
 				flush_pending(ctx);
+			}
+			if (ctx->untimed) {
 				deliver(ctx, ev);
 				return;
 			}
