@@ -998,22 +998,28 @@ static void timeline_sink_emit(void *data, const struct event *ev)
 	timeline_append(data, ev);
 }
 
+/* What reading segment s into source idx of tl (parse result rc) left. */
+static void segment_read(struct inc_segment *s, const struct timeline *tl, uint32_t idx, int rc)
+{
+	const struct source *src = &tl->src[idx];
+	s->src_index = idx;
+	s->failed = rc < 0;
+	s->read = true;
+	s->end_offset = src->end_offset;
+	s->end_line = src->end_line;
+}
+
 int inc_plan_read(struct inc_plan *p, const struct parse_opts *opts, struct timeline *tl)
 {
 	int ret = 0;
 	for (size_t i = 0; i < p->nseg; i++) {
 		struct inc_segment *s = &p->seg[i];
 		struct event_sink sink = { timeline_sink_emit, tl };
-		struct source *src;
-		s->src_index = timeline_add_source(tl, s->path);
-		src = timeline_source(tl, s->src_index);
-		if (parse_input_at(s->path, opts, &s->start, src, s->src_index, sink) < 0) {
-			s->failed = true;
+		uint32_t idx = timeline_add_source(tl, s->path);
+		int rc = parse_input_at(s->path, opts, &s->start, timeline_source(tl, idx), idx, sink);
+		segment_read(s, tl, idx, rc);
+		if (rc < 0)
 			ret = -1;
-		}
-		s->read = true;
-		s->end_offset = src->end_offset;
-		s->end_line = src->end_line;
 	}
 	timeline_sort(tl);
 	return ret;
@@ -1032,15 +1038,8 @@ int inc_plan_stream(struct inc_plan *p, const struct parse_opts *opts, struct ti
 		starts[i] = &p->seg[i].start;
 	}
 	ret = event_stream_open_at(es, paths, starts, rc, p->nseg, opts, sources, observe, 0);
-	for (size_t i = 0; i < p->nseg && ret >= 0; i++) {
-		struct inc_segment *s = &p->seg[i];
-		const struct source *src = timeline_source(sources, first + (uint32_t)i);
-		s->src_index = first + (uint32_t)i;
-		s->failed = rc[i] < 0;
-		s->read = true;
-		s->end_offset = src->end_offset;
-		s->end_line = src->end_line;
-	}
+	for (size_t i = 0; i < p->nseg && ret >= 0; i++)
+		segment_read(&p->seg[i], sources, first + (uint32_t)i, rc[i]);
 	free(paths);
 	free(starts);
 	free(rc);
