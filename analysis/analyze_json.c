@@ -452,20 +452,24 @@ static void tsv_field(struct strbuf *o, const char *s)
 		strbuf_addch(o, (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
 }
 
+/* o into fp (if any), emptied; -1 on a write error. */
+static int tsv_flush(struct strbuf *o, FILE *fp)
+{
+	if (!fp)
+		return 0;
+	if (fwrite(o->buf, 1, o->len, fp) != o->len)
+		return -1;
+	strbuf_reset(o);
+	return 0;
+}
+
 /* The TSV into o; with fp, o is emptied into fp whenever it passes 64 KiB
  * and at the end.  Returns -1 on a write error. */
 static int holds_tsv(const struct analysis *a, struct strbuf *o, FILE *fp)
 {
 	static const char *const flag_names[] = { "open", "no_start", "lost", "closed_out", "carried" };
 	strbuf_addstr(o, "start\tend\tduration_s\tconn\torigin\tevidence\tflags\tendpoint\tsrc\tline\n");
-	for (size_t i = 0; i <= a->holds.nr; i++) {
-		if (fp && (i == a->holds.nr || o->len > 65536)) {
-			if (fwrite(o->buf, 1, o->len, fp) != o->len)
-				return -1;
-			strbuf_reset(o);
-		}
-		if (i == a->holds.nr)
-			break;
+	for (size_t i = 0; i < a->holds.nr; i++) {
 		const struct hold *h = hold_at(&a->holds, i);
 		char iso[32];
 		int nf = 0;
@@ -500,8 +504,10 @@ static int holds_tsv(const struct analysis *a, struct strbuf *o, FILE *fp)
 		strbuf_addch(o, '\t');
 		tsv_field(o, analysis_src_name(a, h->src));
 		strbuf_addf(o, "\t%u\n", h->line);
+		if (o->len > 65536 && tsv_flush(o, fp) < 0)
+			return -1;
 	}
-	return 0;
+	return tsv_flush(o, fp);
 }
 
 void analysis_write_holds_tsv(const struct analysis *a, struct strbuf *o)
